@@ -1,0 +1,61 @@
+"""Error classes.  Every error a user can cause says what, where and how to fix.
+
+The CLI prints ``str(error)`` on one line and exits non-zero; library callers
+can catch :class:`GeoError` (or the built-in it also derives from).
+"""
+
+from __future__ import annotations
+
+
+class GeoError(Exception):
+    """Base class of errors caused by input, configuration or environment."""
+
+    def __init__(self, message: str, *, path: object = None, line: int | None = None,
+                 fix: str | None = None) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.fix = fix
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}"
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        text = f"{where}{self.message}"
+        if self.fix:
+            text += f" (fix: {self.fix})"
+        return text
+
+
+class ReportError(GeoError, ValueError):
+    """The report text cannot be read or has no usable content."""
+
+
+class GazetteerError(GeoError, ValueError):
+    """A gazetteer row is invalid (geometry, kind, coordinates, duplicates)."""
+
+
+class OutputError(GeoError, OSError):
+    """An output cannot be written (permissions, locked or corrupt file)."""
+
+
+class DependencyError(GeoError, ImportError):
+    """An optional dependency needed for the requested action is missing."""
+
+
+def require(module: str, purpose: str, extra: str | None = None):
+    """Import and return ``module`` or raise :class:`DependencyError` saying how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - exercised with monkeypatch in tests
+        pip_name = extra or module
+        raise DependencyError(
+            f"{purpose} needs the Python package '{pip_name}', which is not installed ({exc})",
+            fix=f"pip install {pip_name}",
+        ) from exc

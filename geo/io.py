@@ -1,0 +1,79 @@
+"""Atomic file output.
+
+Every output is written to a temporary file in the destination folder and
+renamed into place with :func:`os.replace`, which is atomic on POSIX and
+Windows.  A failed or interrupted build therefore never leaves a half-written
+file, and never clobbers the previous good one.  Two concurrent builds each
+write their own temporary file; the last rename wins with a complete file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import OutputError
+
+
+def ensure_folder(folder: Path) -> Path:
+    """Create ``folder`` (and parents) or raise :class:`OutputError` naming it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder ({exc.strerror})", path=folder,
+                          fix="choose a writable folder or fix its permissions") from exc
+    if not os.access(folder, os.W_OK):
+        raise OutputError("output folder is not writable", path=folder,
+                          fix="choose a writable folder or fix its permissions")
+    return folder
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it to ``target`` on success.
+
+    The temporary file keeps ``target``'s suffix (GDAL picks drivers by it).
+    On any exception the temporary file is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    ensure_folder(target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix or target.suffix,
+                                    dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # let writers create it fresh (GDAL refuses some existing files)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        for leftover in (tmp, Path(str(tmp) + "-journal"), Path(str(tmp) + "-wal"),
+                         Path(str(tmp) + "-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        raise
+
+
+def write_text(target: Path, text: str) -> Path:
+    """Write ``text`` as UTF-8 with LF newlines, atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(text.encode("utf-8"))
+    return target
+
+
+def write_bytes(target: Path, data: bytes) -> Path:
+    """Write ``data`` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return target
+
+
+def write_csv(target: Path, frame) -> Path:
+    """Write a DataFrame as UTF-8 CSV (LF line ends, no index), atomically.
+
+    Floats are written with fixed formatting so repeated builds are byte-identical.
+    """
+    text = frame.to_csv(index=False, lineterminator="\n", float_format="%.3f")
+    return write_text(target, text)

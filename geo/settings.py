@@ -1,0 +1,51 @@
+"""Settings in one place, read at call time (like ``osmnx.settings``).
+
+Change them in code (``geo.settings.cache_folder = ...``) or through the
+environment variables named beside each value.  Nothing here touches the
+network; ``geo.online`` reads ``use_network`` and the rate limit.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Root of the repository (outputs default to folders under it).
+root: Path = Path(os.environ.get("GEO_ROOT", Path(__file__).resolve().parent.parent))
+
+#: Default build.
+default_report: Path = root / "data" / "raw" / "ningbo_2024.txt"
+default_city: str = "宁波市"
+default_name: str = "ningbo_2024"
+
+#: Per-city data: gazetteer and district boundaries, keyed by city name.
+#: A city without an entry still builds (districts from cnmaps, rest unresolved).
+city_data: dict[str, dict[str, Path]] = {
+    "宁波市": {
+        "gazetteer": root / "data" / "raw" / "ningbo_gazetteer.csv",
+        "districts": root / "data" / "raw" / "ningbo_districts.geojson",
+    },
+}
+
+#: Output folders.
+processed_folder: Path = root / "data" / "processed"
+layers_folder: Path = root / "layers"
+maps_folder: Path = root / "maps"
+
+#: Projected CRS for lengths and areas around Ningbo (UTM 51N, metres).
+metric_crs: str = "EPSG:32651"
+
+#: Network: off unless ``geo build --online``; polite pause between requests (s).
+use_network: bool = os.environ.get("GEO_ONLINE", "") == "1"
+request_pause: float = 1.0
+cache_folder: Path = Path(os.environ.get("GEO_CACHE", root / "data" / "cache"))
+
+#: Fuzzy-match threshold (0..1) for gazetteer names.
+fuzzy_threshold: float = 0.86
+
+#: Coastal buffer (km) within which offshore features count as inside the city.
+coastal_buffer_km: float = 25.0
+
+#: Base map for the web map: "osm" (default), "tianditu" (needs key), "gaode".
+basemap: str = os.environ.get("GEO_BASEMAP", "osm")
+tianditu_key: str = os.environ.get("TIANDITU_KEY", "")
