@@ -1,0 +1,242 @@
+"""Load and validate a city gazetteer (CSV of named projects with WKT geometry).
+
+The gazetteer is hand-curated data (``data/raw/<city>_gazetteer.csv``, format in
+``data/raw/GAZETTEER.md``).  :func:`load_gazetteer` reads it into a
+GeoDataFrame and refuses anything that would put a wrong feature on the map:
+every problem raises :class:`geo.errors.GazetteerError` naming the file, the
+CSV line and how to fix it.
+
+Columns: ``name, aliases, kind, name_en, precision, source, district, wkt``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+from shapely import wkt as shapely_wkt
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+from . import settings
+from .errors import GazetteerError
+from .schema import KINDS, PRECISIONS
+
+#: Columns the CSV must have, in the documented order.
+CSV_COLUMNS: tuple[str, ...] = (
+    "name", "aliases", "kind", "name_en", "precision", "source", "district", "wkt",
+)
+
+#: Columns of the returned GeoDataFrame.
+COLUMNS: tuple[str, ...] = (
+    "row", "name", "aliases", "kind", "name_en", "precision", "source", "district", "geometry",
+)
+
+#: Separator of aliases and of districts inside one cell.
+SEPARATOR = "|"
+
+#: Rough bounding box of China (lon min, lat min, lon max, lat max) for the swap check.
+CHINA_BBOX: tuple[float, float, float, float] = (73.0, 3.0, 136.0, 54.0)
+
+#: Tolerance (km) for a feature's reference point outside its listed district(s).
+DISTRICT_TOLERANCE_KM = 2.0
+
+
+def load_gazetteer(path: Path, *, districts: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Read and validate the gazetteer at ``path``.
+
+    Parameters
+    ----------
+    path
+        UTF-8 CSV with the columns in :data:`CSV_COLUMNS`.
+    districts
+        Optional county-level boundaries (EPSG:4326, a ``name`` column).  When
+        given, every row's district names must exist there and the row's
+        reference point (see :func:`reference_point`) must lie within
+        :data:`DISTRICT_TOLERANCE_KM` of them, or within
+        ``settings.coastal_buffer_km`` when it lies offshore (outside all
+        districts).
+
+    Returns
+    -------
+    GeoDataFrame in EPSG:4326 with the columns in :data:`COLUMNS`; ``row`` is
+    the 1-based CSV line (the header is line 1), ``aliases`` a tuple of str.
+    """
+    path = Path(path)
+    records = [_parse_row(path, line, raw) for line, raw in _read_rows(path)]
+    _check_duplicates(path, records)
+    gdf = gpd.GeoDataFrame(records, columns=list(COLUMNS), geometry="geometry", crs="EPSG:4326")
+    if districts is not None:
+        check_districts(gdf, districts, path=path)
+    return gdf
+
+
+def names_index(gdf: gpd.GeoDataFrame) -> dict[str, int]:
+    """Map every name and alias of ``gdf`` to its index label."""
+    index: dict[str, int] = {}
+    for label, name, aliases in zip(gdf.index, gdf["name"], gdf["aliases"], strict=True):
+        for key in (name, *aliases):
+            index.setdefault(key, label)
+    return index
+
+
+def reference_point(geom: BaseGeometry) -> BaseGeometry:
+    """The point used for district checks: the point itself, a line's midpoint
+    (half-way along its length) or a polygon's centroid."""
+    if geom.geom_type in ("LineString", "MultiLineString"):
+        merged = shapely.line_merge(geom) if geom.geom_type == "MultiLineString" else geom
+        return merged.interpolate(0.5, normalized=True)
+    return geom.centroid
+
+
+def check_districts(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, *,
+                    path: Path | str = "gazetteer") -> None:
+    """Raise :class:`GazetteerError` for a row whose reference point is outside its districts.
+
+    Onshore points get :data:`DISTRICT_TOLERANCE_KM`; offshore points (outside
+    every district) get ``settings.coastal_buffer_km``.
+    """
+    metric = districts.to_crs(settings.metric_crs)
+    shapes = dict(zip(metric["name"], metric.geometry, strict=True))
+    land = shapely.union_all(list(shapes.values()))
+    points = gpd.GeoSeries([reference_point(g) for g in gdf.geometry], crs=gdf.crs)
+    points = points.to_crs(settings.metric_crs)
+    for (_, row), point in zip(gdf.iterrows(), points, strict=True):
+        names = [d for d in row["district"].split(SEPARATOR) if d]
+        unknown = [d for d in names if d not in shapes]
+        if unknown or not names:
+            raise GazetteerError(
+                f"row {row['name']!r}: unknown district {unknown or row['district']!r}",
+                path=path, line=row["row"],
+                fix=f"use county-level names from the boundaries: {', '.join(shapes)}")
+        onshore = land.contains(point)
+        limit = DISTRICT_TOLERANCE_KM if onshore else settings.coastal_buffer_km
+        distance = min(shapes[d].distance(point) for d in names) / 1000.0
+        if distance > limit:
+            what = "point" if row.geometry.geom_type == "Point" else "reference point"
+            raise GazetteerError(
+                f"row {row['name']!r}: its {what}"
+                f" lies {distance:.1f} km outside {row['district']}"
+                f" (allowed {limit:g} km{'' if onshore else ' offshore'})",
+                path=path, line=row["row"],
+                fix="correct the coordinates or the district column")
+
+
+def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield ``(line number, row dict)``; check encoding and header."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GazetteerError(f"cannot read gazetteer ({exc.strerror or exc})", path=path,
+                             fix="check the path and file permissions") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise GazetteerError(f"file is not UTF-8 (byte {exc.start})", path=path, line=line,
+                             fix="save the file as UTF-8") from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise GazetteerError(f"missing columns {missing} (found {header})", path=path, line=1,
+                             fix=f"the header must be: {','.join(CSV_COLUMNS)}")
+    start = reader.line_num + 1
+    for raw in reader:
+        if any((v or "").strip() for v in raw.values() if isinstance(v, str)):
+            yield start, raw
+        start = reader.line_num + 1
+
+
+def _cell(raw: dict[str, str], column: str) -> str:
+    value = raw.get(column)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(SEPARATOR) if part.strip())
+
+
+def _parse_row(path: Path, line: int, raw: dict[str, str]) -> dict[str, object]:
+    """Validate one CSV row and return it as a record of :data:`COLUMNS`."""
+    name = _cell(raw, "name")
+    if not name:
+        raise GazetteerError("empty name", path=path, line=line, fix="fill in the name column")
+    kind, precision, source = _cell(raw, "kind"), _cell(raw, "precision"), _cell(raw, "source")
+    if kind not in KINDS:
+        raise GazetteerError(f"row {name!r}: unknown kind {kind!r}", path=path, line=line,
+                             fix=f"use one of: {', '.join(KINDS)}")
+    if precision not in PRECISIONS:
+        raise GazetteerError(f"row {name!r}: unknown precision {precision!r}", path=path,
+                             line=line, fix=f"use one of: {', '.join(PRECISIONS)}")
+    if not source:
+        raise GazetteerError(f"row {name!r}: empty source", path=path, line=line,
+                             fix="say where the geometry came from, e.g. 'knowledge, unverified'")
+    geometry = _parse_geometry(path, line, name, _cell(raw, "wkt"))
+    return {
+        "row": line, "name": name, "aliases": _split(_cell(raw, "aliases")), "kind": kind,
+        "name_en": _cell(raw, "name_en"), "precision": precision, "source": source,
+        "district": SEPARATOR.join(_split(_cell(raw, "district"))), "geometry": geometry,
+    }
+
+
+def _parse_geometry(path: Path, line: int, name: str, text: str) -> BaseGeometry:
+    """Parse WKT and check validity, coordinate ranges and lon/lat order."""
+    if not text:
+        raise GazetteerError(f"row {name!r}: empty wkt", path=path, line=line,
+                             fix="give a WGS84 lon/lat WKT such as POINT (121.55 29.87)")
+    try:
+        geom = shapely_wkt.loads(text)
+    except Exception as exc:  # shapely raises GEOSException / ValueError variants
+        raise GazetteerError(f"row {name!r}: invalid WKT ({exc})", path=path, line=line,
+                             fix="write WKT like POINT (lon lat) or LINESTRING (lon lat, ...)"
+                             ) from exc
+    if geom.is_empty:
+        raise GazetteerError(f"row {name!r}: empty geometry", path=path, line=line,
+                             fix="give at least one coordinate")
+    _check_coordinates(path, line, name, geom)
+    if not geom.is_valid:
+        raise GazetteerError(f"row {name!r}: invalid geometry ({explain_validity(geom)})",
+                             path=path, line=line,
+                             fix="close rings, remove self-intersections and repeated points")
+    return geom
+
+
+def _in_box(lon: float, lat: float) -> bool:
+    x0, y0, x1, y1 = CHINA_BBOX
+    return x0 <= lon <= x1 and y0 <= lat <= y1
+
+
+def _check_coordinates(path: Path, line: int, name: str, geom: BaseGeometry) -> None:
+    for lon, lat in shapely.get_coordinates(geom):
+        if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+            if _in_box(lat, lon):
+                _swapped(path, line, name, lon, lat)
+            raise GazetteerError(
+                f"row {name!r}: coordinate ({lon:g} {lat:g}) out of range", path=path, line=line,
+                fix="coordinates are lon (-180..180) then lat (-90..90), in degrees WGS84")
+        if not _in_box(lon, lat) and _in_box(lat, lon):
+            _swapped(path, line, name, lon, lat)
+
+
+def _swapped(path: Path, line: int, name: str, lon: float, lat: float) -> None:
+    raise GazetteerError(
+        f"row {name!r}: coordinate ({lon:g} {lat:g}) looks like lat/lon swapped", path=path,
+        line=line, fix=f"WKT order is lon lat: write ({lat:g} {lon:g})")
+
+
+def _check_duplicates(path: Path, records: list[dict[str, object]]) -> None:
+    """Every name and alias must identify one row only."""
+    seen: dict[str, int] = {}
+    for rec in records:
+        line = int(rec["row"])
+        for key in dict.fromkeys((rec["name"], *rec["aliases"])):
+            if key in seen and seen[key] != line:
+                raise GazetteerError(
+                    f"duplicate name or alias {key!r} (also on line {seen[key]})", path=path,
+                    line=line, fix="keep each name/alias on one row only")
+            seen[key] = line
