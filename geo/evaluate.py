@@ -8,7 +8,7 @@ are a frame with the columns of :data:`geo.schema.MENTIONS` (only ``name``,
 Matching is one-to-one and greedy, in two rounds:
 
 1. *span* — a prediction and a gold mention whose ``[start, end)`` spans overlap
-   match; pairs with the longest overlap are taken first.
+   match; pairs whose spans agree best (intersection over union) are taken first.
 2. *name* — among what is left, a prediction and a gold mention in the same part
    and section match when their normalised names (:func:`normalise_name`) are
    equal or one contains the other; equal names first, then the closest offsets.
@@ -178,8 +178,10 @@ def _span_pairs(pred: pd.DataFrame, gold: pd.DataFrame) -> list[tuple[tuple, int
         overlap = (pred["start"] < g["end"]) & (pred["end"] > g["start"])
         for pi in pred.index[overlap]:
             p = pred.loc[pi]
-            size = min(p["end"], g["end"]) - max(p["start"], g["start"])
-            pairs.append(((-size, abs(p["start"] - g["start"]), g["start"], p["start"]), pi, gi))
+            inter = min(p["end"], g["end"]) - max(p["start"], g["start"])
+            union = max(p["end"], g["end"]) - min(p["start"], g["start"])
+            key = (-inter / union, abs(p["start"] - g["start"]), g["start"], p["start"])
+            pairs.append((key, pi, gi))
     return pairs
 
 
