@@ -135,6 +135,33 @@ def load_gold(path: str | Path) -> pd.DataFrame:
     return frame.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
 
 
+def load_predicted(path: str | Path) -> pd.DataFrame:
+    """Read a mentions CSV written by the pipeline (sections stay strings, '' if empty)."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise GoldError("mentions file not found", path=path,
+                        fix="run the extraction first or pass the path of mentions.csv") from exc
+    missing = [c for c in PRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise GoldError(f"mentions file lacks columns {missing}", path=path, line=1,
+                        fix=f"the file needs the columns {PRED_COLUMNS}")
+    bad = ~(frame["start"].str.isdigit() & frame["end"].str.isdigit())
+    if bad.any():
+        line = int(bad.to_numpy().argmax()) + 2
+        raise GoldError("start/end are not non-negative integers", path=path, line=line,
+                        fix="write character offsets as integers")
+    frame["start"] = frame["start"].astype(int)
+    frame["end"] = frame["end"].astype(int)
+    return frame
+
+
+def evaluate_files(mentions_path: str | Path, gold_path: str | Path) -> Evaluation:
+    """Evaluate a mentions CSV against a gold CSV (what ``geo evaluate`` runs)."""
+    return evaluate(load_predicted(mentions_path), load_gold(gold_path))
+
+
 def _row_problem(row: pd.Series) -> str:
     """Describe what is wrong with one gold row, or return ''."""
     if not row["name"].strip():

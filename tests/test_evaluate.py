@@ -14,8 +14,10 @@ from geo.evaluate import (
     GoldError,
     check_gold_text,
     evaluate,
+    evaluate_files,
     format_evaluation,
     load_gold,
+    load_predicted,
     normalise_name,
 )
 from geo.schema import KINDS, PARTS, STATUSES
@@ -251,6 +253,23 @@ def test_check_gold_text_finds_overlaps_and_overruns() -> None:
     gold = frame(("甲路", 0, 3), ("乙路", 2, 4), ("丙路", 8, 20))
     problems = check_gold_text(gold, "0123456789")
     assert len(problems) == 2
+
+
+def test_evaluate_files_reads_mentions_csv(tmp_path: Path) -> None:
+    gold = write_gold(tmp_path, ["甲路,road,completed,review,,0,2,",
+                                 "乙路,road,started,tasks,一,9,11,"])
+    mentions = tmp_path / "mentions.csv"
+    mentions.write_text("mention_id,name,kind,status,part,section,start,end,quote\n"
+                        "M0001,甲路,road,completed,review,,0,2,q\n", encoding="utf-8")
+    ev = evaluate_files(mentions, gold)
+    assert (ev.true_pos, ev.section_accuracy) == (1, 1.0)
+    assert list(ev.misses["name"]) == ["乙路"]
+    mentions.write_text("name,kind,status,part,section,start,end\n甲路,road,x,review,,a,2\n",
+                        encoding="utf-8")
+    with pytest.raises(GoldError, match="mentions.csv:2"):
+        load_predicted(mentions)
+    with pytest.raises(GoldError, match="not found"):
+        load_predicted(tmp_path / "none.csv")
 
 
 # --- the gold files ------------------------------------------------------------------
