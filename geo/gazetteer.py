@@ -139,17 +139,17 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         line = data[: exc.start].count(b"\n") + 1
         raise GazetteerError(f"file is not UTF-8 (byte {exc.start})", path=path, line=line,
                              fix="save the file as UTF-8") from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
         raise GazetteerError(f"missing columns {missing} (found {header})", path=path, line=1,
                              fix=f"the header must be: {','.join(CSV_COLUMNS)}")
-    start = reader.line_num + 1
-    for raw in reader:
-        if any((v or "").strip() for v in raw.values() if isinstance(v, str)):
-            yield start, raw
-        start = reader.line_num + 1
+    end = reader.line_num
+    for cells in reader:
+        start, end = end + 1, reader.line_num
+        if any(c.strip() for c in cells):
+            yield start, dict(zip(header, cells, strict=False))
 
 
 def _cell(raw: dict[str, str], column: str) -> str:
