@@ -25,10 +25,15 @@ Allocation rules (see :func:`allocate`)
 
 from __future__ import annotations
 
+import html
+import json
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
+from functools import cache, cached_property
+from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -37,7 +42,7 @@ import shapely
 import shapely.ops
 from shapely.geometry.base import BaseGeometry
 
-from . import resources, settings
+from . import settings
 from .coords import gcj02_to_wgs84, transform_geometry
 from .errors import GeoError, require
 
@@ -62,6 +67,17 @@ _OFFSHORE_PIECE_M = 500.0
 
 class DistrictError(GeoError, ValueError):
     """District boundaries cannot be found or read."""
+
+
+@cache
+def _resource(name: str) -> Any:
+    """Parsed ``geo/resources/<name>.json``.
+
+    Read here rather than through ``geo/resources.py``, which the package
+    folder ``geo/resources/`` shadows.
+    """
+    text = files("geo.resources").joinpath(f"{name}.json").read_text("utf-8")
+    return json.loads(text)
 
 
 # ---------------------------------------------------------------------------
@@ -243,7 +259,7 @@ def district_aliases(districts: gpd.GeoDataFrame, city: str | None = None) -> di
     for name in names:
         for form in [name, *short_names(name)]:
             aliases.setdefault(form, [name])
-    table = resources.load("district_aliases")
+    table = _resource("district_aliases")
     cities = [city] if city else [c for c in table if not c.startswith("_")]
     for key in cities:
         for form, members in table.get(key, {}).items():
@@ -288,11 +304,12 @@ def allocate(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.Data
     sorted by project_id then descending share; shares of a project sum to 1.
     """
     ctx = _Context(districts)
+    geoms = gpd.GeoSeries(projects.geometry.values, crs=projects.crs or "EPSG:4326")
+    metric = list(geoms.to_crs(settings.metric_crs))
+    precisions = (list(projects["precision"]) if "precision" in projects.columns
+                  else [""] * len(projects))
     rows: list[dict[str, Any]] = []
-    precisions = projects["precision"] if "precision" in projects.columns else None
-    for idx, pid in zip(projects.index, projects["project_id"], strict=True):
-        geom = projects.geometry.loc[idx]
-        precision = precisions.loc[idx] if precisions is not None else ""
+    for pid, geom, precision in zip(projects["project_id"], metric, precisions, strict=True):
         rows.extend(_allocate_one(str(pid), geom, precision, ctx))
     frame = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
     for col, dec in (("share", 6), ("length_km", 3), ("area_km2", 3)):
@@ -316,10 +333,13 @@ class _Context:
         self.outline = shapely.union_all(np.asarray(self.geoms, dtype=object))
         shapely.prepare(self.outline)
         self.buffer_m = settings.coastal_buffer_km * 1000.0
-        self.crs = districts.crs or "EPSG:4326"
 
-    def to_metric(self, geom: BaseGeometry) -> BaseGeometry:
-        return gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(settings.metric_crs).iloc[0]
+    @cached_property
+    def zone(self) -> BaseGeometry:
+        """The outline grown by the coastal buffer (metric CRS)."""
+        zone = self.outline.buffer(self.buffer_m, quad_segs=8)
+        shapely.prepare(zone)
+        return zone
 
     def nearest(self, geom: BaseGeometry) -> int:
         """Index of the district nearest to ``geom`` (ties: lowest adcode)."""
@@ -347,11 +367,12 @@ def _special(pid: str, district: str) -> dict[str, Any]:
 
 def _allocate_one(pid: str, geom: BaseGeometry | None, precision: Any,
                   ctx: _Context) -> list[dict[str, Any]]:
+    """Allocation rows of one project; ``geom`` is in the metric CRS."""
     if geom is None or (isinstance(geom, float)) or geom.is_empty:
         return [_special(pid, UNLOCATED)]
     if precision == "city":
         return [_special(pid, CITY_WIDE)]
-    metric = ctx.to_metric(geom)
+    metric = geom
     if precision == "district":
         i = _dominant_district(metric, ctx)
         return [ctx.row(pid, i, 1.0)] if i is not None else [_special(pid, OUTSIDE)]
@@ -403,8 +424,7 @@ def _allocate_measured(pid: str, parts: list[BaseGeometry], ctx: _Context, colum
     amounts = [measure(g.intersection(geom)) if g.intersects(geom) else 0.0 for g in ctx.geoms]
     offshore = geom.difference(ctx.outline)
     if not offshore.is_empty:
-        zone = ctx.outline.buffer(ctx.buffer_m, quad_segs=8)
-        for piece in _offshore_pieces(offshore.intersection(zone)):
+        for piece in _offshore_pieces(offshore.intersection(ctx.zone)):
             amounts[ctx.nearest(piece)] += measure(piece)
     total = sum(amounts)
     if total <= 0:
@@ -439,3 +459,174 @@ def districts_column(allocation: pd.DataFrame) -> pd.Series:
     joined = ordered.groupby("project_id", sort=True)["district"].agg(";".join)
     ids = sorted(set(allocation["project_id"]))
     return joined.reindex(ids, fill_value="").rename("districts").rename_axis("project_id")
+
+
+# ---------------------------------------------------------------------------
+# Summary per district
+# ---------------------------------------------------------------------------
+
+#: Themes whose kinds count towards rail and road kilometres.
+RAIL_THEME = "transit"
+ROAD_THEME = "roads"
+
+
+def summary_columns() -> list[str]:
+    """Columns of :func:`summarise` (without ``geometry``), from themes/statuses data."""
+    statuses = [s["code"] for s in _resource("statuses")["statuses"]]
+    return (["district", "adcode", "area_km2", "n_projects"]
+            + [f"n_{s}" for s in statuses]
+            + [f"n_{t['id']}" for t in _resource("themes")["themes"]]
+            + [f"rail_km_{s}" for s in statuses] + [f"road_km_{s}" for s in statuses]
+            + ["per_100km2", "projects"])
+
+
+def summarise(projects: pd.DataFrame, allocation: pd.DataFrame,
+              districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per district (with geometry), then 全市, 未定位 and (if any) 市域外.
+
+    A project counts once in every district it touches and once city-wide;
+    kilometres are summed from the allocation, so a line's kilometres over
+    the districts add up to its length within the city.  Projects absent from
+    ``allocation`` count as unlocated.
+    """
+    table = _allocation_with_attributes(projects, allocation)
+    ordered = districts.sort_values("adcode", kind="stable")
+    rows = [_summary_row(str(d.name), str(d.adcode), float(d.area_km2), d.geometry,
+                         table[table["district"] == d.name])
+            for d in ordered.itertuples()]
+    in_city = table[~table["district"].isin([UNLOCATED, OUTSIDE])]
+    rows.append(_summary_row(CITY_WIDE, "", float(ordered["area_km2"].sum()), None, in_city))
+    rows.append(_summary_row(UNLOCATED_LABEL, "", None, None,
+                             table[table["district"] == UNLOCATED]))
+    outside = table[table["district"] == OUTSIDE]
+    if len(outside):
+        rows.append(_summary_row(OUTSIDE_LABEL, "", None, None, outside))
+    frame = pd.DataFrame(rows)
+    return gpd.GeoDataFrame(frame[[*summary_columns(), "geometry"]], geometry="geometry",
+                            crs=districts.crs or "EPSG:4326")
+
+
+def _allocation_with_attributes(projects: pd.DataFrame, allocation: pd.DataFrame) -> pd.DataFrame:
+    """Allocation rows joined with name, kind, theme and status of each project."""
+    attrs = pd.DataFrame({
+        "project_id": projects["project_id"].astype(str),
+        "name": projects["name"].astype(str),
+        "kind": projects["kind"].astype(str),
+        "status": projects["status"].astype(str),
+    })
+    kind_theme = {k: t["id"] for t in _resource("themes")["themes"] for k in t["kinds"]}
+    given = projects["theme"] if "theme" in projects.columns else pd.Series("", projects.index)
+    attrs["theme"] = [t if isinstance(t, str) and t else kind_theme.get(k, "")
+                      for t, k in zip(given, attrs["kind"], strict=True)]
+    alloc = allocation[ALLOCATION_COLUMNS].copy()
+    alloc["project_id"] = alloc["project_id"].astype(str)
+    missing = sorted(set(attrs["project_id"]) - set(alloc["project_id"]))
+    extra = pd.DataFrame([_special(pid, UNLOCATED) for pid in missing], columns=ALLOCATION_COLUMNS)
+    alloc = pd.concat([alloc, extra], ignore_index=True) if missing else alloc
+    return alloc.merge(attrs, on="project_id", how="inner", validate="many_to_one")
+
+
+def _summary_row(label: str, adcode: str, area: float | None, geometry: BaseGeometry | None,
+                 rows: pd.DataFrame) -> dict[str, Any]:
+    statuses = [s["code"] for s in _resource("statuses")["statuses"]]
+    theme_kinds = {t["id"]: set(t["kinds"]) for t in _resource("themes")["themes"]}
+    per_project = rows.drop_duplicates("project_id")
+    status = per_project["status"].where(per_project["status"].isin(statuses), "other")
+    out: dict[str, Any] = {"district": label, "adcode": adcode, "area_km2": area,
+                           "n_projects": int(len(per_project))}
+    for s in statuses:
+        out[f"n_{s}"] = int((status == s).sum())
+    for theme in theme_kinds:
+        out[f"n_{theme}"] = int((per_project["theme"] == theme).sum())
+    row_status = rows["status"].where(rows["status"].isin(statuses), "other")
+    for prefix, theme in (("rail", RAIL_THEME), ("road", ROAD_THEME)):
+        in_theme = rows["kind"].isin(theme_kinds.get(theme, set()))
+        for s in statuses:
+            km = rows.loc[in_theme & (row_status == s), "length_km"].sum()
+            out[f"{prefix}_km_{s}"] = round(float(km), 3)
+    out["per_100km2"] = (round(out["n_projects"] / area * 100.0, 3) if area else None)
+    out["projects"] = "、".join(sorted(set(per_project["name"])))
+    out["geometry"] = geometry
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Formatting
+# ---------------------------------------------------------------------------
+
+def _display_columns() -> list[tuple[str, str]]:
+    """(header, column) pairs shown by :func:`format_summary`."""
+    cols = [("区县", "district"), ("项目", "n_projects")]
+    cols += [(s["zh"], f"n_{s['code']}") for s in _resource("statuses")["statuses"]]
+    cols += [("轨道km", "rail_km"), ("道路km", "road_km"), ("项目/百平方公里", "per_100km2")]
+    return cols
+
+
+def _cell(column: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if column in ("rail_km", "road_km"):
+        return f"{value:.1f}"
+    if column == "per_100km2":
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _summary_cells(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    cols = _display_columns()
+    frame = pd.DataFrame(summary).copy()
+    frame["rail_km"] = frame[[c for c in frame.columns if c.startswith("rail_km_")]].sum(axis=1)
+    frame["road_km"] = frame[[c for c in frame.columns if c.startswith("road_km_")]].sum(axis=1)
+    body = [[_cell(c, row[c]) for _, c in cols] for _, row in frame.iterrows()]
+    return [h for h, _ in cols], body
+
+
+def display_width(text: str) -> int:
+    """Terminal width of ``text``: East Asian wide/fullwidth characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * (width - display_width(text))
+    return fill + text if right else text + fill
+
+
+def format_summary(summary: pd.DataFrame,
+                   style: Literal["text", "markdown", "html"] = "text") -> str:
+    """Render the summary as an aligned text table, a Markdown table or an HTML table."""
+    headers, body = _summary_cells(summary)
+    if style == "text":
+        return _format_text(headers, body)
+    if style == "markdown":
+        return _format_markdown(headers, body)
+    if style == "html":
+        return _format_html(headers, body)
+    raise ValueError(f"unknown style {style!r}; use 'text', 'markdown' or 'html'")
+
+
+def _format_text(headers: list[str], body: list[list[str]]) -> str:
+    widths = [max(display_width(r[i]) for r in [headers, *body]) for i in range(len(headers))]
+    lines = ["  ".join(_pad(h, w, i > 0) for i, (h, w) in enumerate(zip(headers, widths,
+                                                                      strict=True)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in body:
+        lines.append("  ".join(_pad(c, w, i > 0)
+                               for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _format_markdown(headers: list[str], body: list[list[str]]) -> str:
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("|", "\\|")
+
+    lines = ["| " + " | ".join(esc(h) for h in headers) + " |",
+             "|" + "|".join([":---", *["---:"] * (len(headers) - 1)]) + "|"]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in body]
+    return "\n".join(lines) + "\n"
+
+
+def _format_html(headers: list[str], body: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    rows = ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body]
+    return ('<table class="district-summary">\n<thead><tr>' + head + "</tr></thead>\n<tbody>\n"
+            + "\n".join(rows) + "\n</tbody>\n</table>\n")
