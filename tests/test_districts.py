@@ -336,3 +336,67 @@ def test_ningbo_allocation_line_lengths(ningbo):
     expected = inside.intersection(gd.city_outline(ningbo.to_crs(settings.metric_crs))).length
     assert alloc["length_km"].sum() == pytest.approx(expected / 1000, abs=0.01)
     assert len(alloc) >= 3 and not math.isclose(alloc["share"].max(), 1.0)
+
+
+# ---------------------------------------------------------------------------
+# Loading from cnmaps, errors, the build script
+# ---------------------------------------------------------------------------
+
+def test_load_from_cnmaps_matches_file(ningbo, tmp_path):
+    pytest.importorskip("cnmaps")
+    fresh = gd.load_districts("宁波", tmp_path / "missing.geojson")   # short name -> 宁波市
+    assert list(fresh["adcode"]) == list(ningbo["adcode"])
+    assert fresh["area_km2"].sum() == pytest.approx(ningbo["area_km2"].sum(), rel=1e-3)
+
+
+def test_load_other_city_from_cnmaps():
+    pytest.importorskip("cnmaps")
+    zhoushan = gd.load_districts("舟山市")
+    assert list(zhoushan["name"]) == ["定海区", "普陀区", "岱山县", "嵊泗县"]
+    assert shapely.is_valid(zhoushan.geometry.values).all()
+
+
+def test_jiangbei_resolved_by_city():
+    pytest.importorskip("cnmaps")
+    chongqing = gd.cnmaps_districts("重庆市")
+    assert chongqing.loc[chongqing["name"] == "江北区", "adcode"].tolist() == ["500105"]
+
+
+def test_unknown_city_is_a_clear_error():
+    pytest.importorskip("cnmaps")
+    with pytest.raises(gd.GeoError, match="火星市"):
+        gd.load_districts("火星市")
+
+
+def test_bad_files_are_clear_errors(tmp_path):
+    bad = tmp_path / "bad.geojson"
+    bad.write_text("not json", "utf-8")
+    with pytest.raises(gd.DistrictError, match="bad.geojson"):
+        gd.load_districts("宁波市", bad)
+    with pytest.raises(gd.DistrictError, match="not 杭州市"):
+        gd.load_districts("杭州市", NINGBO_FILE)
+
+
+def test_missing_cnmaps_names_the_package(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cnmaps", None)     # makes `import cnmaps` fail
+    with pytest.raises(gd.GeoError, match="pip install cnmaps"):
+        gd.load_districts("温州市", tmp_path / "missing.geojson")
+
+
+def test_committed_file_matches_a_fresh_build():
+    """scripts/make_districts.py rebuilds the committed file byte for byte."""
+    pytest.importorskip("cnmaps")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_districts",
+                                                  ROOT / "scripts" / "make_districts.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    first = json.loads(NINGBO_FILE.read_text("utf-8"))["features"][0]["properties"]["source"]
+    if first != gd.cnmaps_source():
+        pytest.skip(f"installed cnmaps differs from the file's source ({first})")
+    text, figures = module.build("宁波市", gd.SIMPLIFY_TOLERANCE)
+    assert text == NINGBO_FILE.read_text("utf-8")
+    assert figures["valid"] and figures["max_overlap_m2"] < 10_000
