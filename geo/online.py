@@ -25,6 +25,7 @@ OSM data © OpenStreetMap contributors, available under the ODbL 1.0.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import re
@@ -69,6 +70,14 @@ COLUMNS: list[str] = [*CANDIDATES, *TAG_COLUMNS, "osm_ids", "lon", "lat"]
 
 #: OSM keys holding names that are compared with project names.
 NAME_KEYS: tuple[str, ...] = ("name", "name:zh", "name:zh-Hans", "official_name", "alt_name")
+
+#: Features with the same name and tag closer than this (degrees, ~500 m) form one candidate.
+GROUP_DISTANCE_DEG = 0.005
+
+#: A name may lack a prefix of up to MAX_PREFIX_CHARS characters (a district such as
+#: 镇海, 鄞州区) if it keeps at least MIN_CONTAINED_CHARS characters.
+MAX_PREFIX_CHARS = 3
+MIN_CONTAINED_CHARS = 4
 
 #: Attribution required by the ODbL wherever OSM-derived data is shown.
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0)"
@@ -191,6 +200,7 @@ def normalize_name(name: str, prefixes: Sequence[str] = ()) -> str:
     return _strip_affixes(text, prefixes)
 
 
+@functools.lru_cache(maxsize=65536)
 def _parts(key: str) -> tuple[str, frozenset[str], tuple[str, ...]]:
     """Split a key into (base without phases, phase numbers, other numbers)."""
     phases = frozenset(_PHASE.findall(key))
@@ -203,8 +213,10 @@ def match_score(key_a: str, key_b: str, threshold: float | None = None) -> float
 
     Numbers (line numbers …) must be equal; phases (一期 …) must be equal when both
     names carry one.  A phase on one side only is allowed but keeps the score
-    below 1 (the reviewer decides).  Otherwise the difflib ratio of the names
-    without phases must reach ``threshold`` (default ``settings.fuzzy_threshold``).
+    below 1 (the reviewer decides).  Then the names without phases must either
+    differ by a short district prefix only (西大河公园 / 镇海西大河公园) or reach a
+    difflib ratio of ``threshold`` (default ``settings.fuzzy_threshold``).  The
+    score is the ratio of the full names, below 1 unless they are equal.
     """
     if not key_a or not key_b:
         return None
@@ -214,13 +226,20 @@ def match_score(key_a: str, key_b: str, threshold: float | None = None) -> float
     base_b, phases_b, numbers_b = _parts(key_b)
     if numbers_a != numbers_b or (phases_a and phases_b and phases_a != phases_b):
         return None
-    limit = settings.fuzzy_threshold if threshold is None else threshold
-    matcher = difflib.SequenceMatcher(None, base_a, base_b, autojunk=False)
-    if matcher.real_quick_ratio() < limit or matcher.quick_ratio() < limit:
-        return None
-    if matcher.ratio() < limit:
-        return None
+    if not _district_prefixed(base_a, base_b):
+        limit = settings.fuzzy_threshold if threshold is None else threshold
+        matcher = difflib.SequenceMatcher(None, base_a, base_b, autojunk=False)
+        if (matcher.real_quick_ratio() < limit or matcher.quick_ratio() < limit
+                or matcher.ratio() < limit):
+            return None
     return min(round(difflib.SequenceMatcher(None, key_a, key_b).ratio(), 3), 0.999)
+
+
+def _district_prefixed(base_a: str, base_b: str) -> bool:
+    """True if one name is the other with a short (district) prefix: 西大河公园 / 镇海西大河公园."""
+    short, long = sorted((base_a, base_b), key=len)
+    return (len(short) >= MIN_CONTAINED_CHARS and long.endswith(short)
+            and len(long) - len(short) <= MAX_PREFIX_CHARS)
 
 
 # --------------------------------------------------------------------------- features
@@ -272,14 +291,44 @@ def _feature_names(row: pd.Series) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _group_features(features: gpd.GeoDataFrame) -> dict[tuple[str, str], list[int]]:
-    """Group feature rows by (OSM name, main tag) so one line split in ways is one candidate."""
-    groups: dict[tuple[str, str], list[int]] = {}
+def _group_features(features: gpd.GeoDataFrame) -> list[list[int]]:
+    """Group feature rows into candidates: same OSM name, same main tag, and near each other.
+
+    A metro line or road split into many ways becomes one candidate; two schools
+    with the same name in different districts stay two candidates.
+    """
+    by_name: dict[tuple[str, str], list[int]] = {}
     for i, row in features.iterrows():
         tag = next((f"{k}={row[k]}" for k in QUERY_TAGS
                     if isinstance(row.get(k), str)), "")
-        groups.setdefault((str(row["name"]), tag), []).append(i)
+        by_name.setdefault((str(row["name"]), tag), []).append(i)
+    groups: list[list[int]] = []
+    for members in by_name.values():
+        groups.extend(_clusters(features.geometry.loc[members]))
     return groups
+
+
+def _clusters(geometries: gpd.GeoSeries) -> list[list[int]]:
+    """Split geometries into chains whose links are closer than GROUP_DISTANCE_DEG."""
+    labels = list(geometries.index)
+    parent = {i: i for i in labels}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for pos, i in enumerate(labels[:-1]):
+        near = shapely.dwithin(geometries.loc[i], geometries.loc[labels[pos + 1:]].values,
+                               GROUP_DISTANCE_DEG)
+        for j, is_near in zip(labels[pos + 1:], near, strict=True):
+            if is_near:
+                parent[root(j)] = root(i)
+    clusters: dict[int, list[int]] = {}
+    for i in labels:
+        clusters.setdefault(root(i), []).append(i)
+    return list(clusters.values())
 
 
 def _name_index(features: gpd.GeoDataFrame, prefixes: Sequence[str]) -> dict[str, set[int]]:
@@ -327,18 +376,18 @@ def match_features(names: Sequence[tuple[str, str]], features: gpd.GeoDataFrame,
         return []
     index = _name_index(features, prefixes)
     groups = _group_features(features)
+    group_of = {row: g for g, members in enumerate(groups) for row in members}
     out: list[dict[str, Any]] = []
     for project_id, name in names:
         key = normalize_name(name, prefixes)
-        hits = {k: s for k in index if (s := match_score(key, k)) is not None}
-        rows = set().union(*(index[k] for k in hits)) if hits else set()
-        for members in groups.values():
-            chosen = sorted(set(members) & rows)
-            if not chosen:
-                continue
-            best = max(hits[k] for k in hits if index[k] & set(chosen))
-            rule = "osm_name_exact" if best == 1.0 else "osm_name_fuzzy"
-            out.append(_candidate_row(project_id, name, features, members, rule, best))
+        best: dict[int, float] = {}
+        for other in index:
+            score = match_score(key, other)
+            for row in index[other] if score is not None else ():
+                best[group_of[row]] = max(score, best.get(group_of[row], 0.0))
+        for g in sorted(best):
+            rule = "osm_name_exact" if best[g] == 1.0 else "osm_name_fuzzy"
+            out.append(_candidate_row(project_id, name, features, groups[g], rule, best[g]))
     return out
 
 

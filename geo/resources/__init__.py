@@ -1,0 +1,39 @@
+"""Load the packaged data files (themes, statuses, status vocabulary)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> Any:
+    """Return the parsed JSON resource ``geo/resources/<name>.json``."""
+    text = resources.files("geo.resources").joinpath(f"{name}.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def themes() -> list[dict]:
+    return load("themes")["themes"]
+
+
+def kind_labels() -> dict[str, dict[str, str]]:
+    return load("themes")["kinds"]
+
+
+def theme_of_kind() -> dict[str, str]:
+    """Map each kind to its theme id."""
+    return {kind: t["id"] for t in themes() for kind in t["kinds"]}
+
+
+def statuses() -> list[dict]:
+    return load("statuses")["statuses"]
+
+
+def status_info(code: str) -> dict:
+    for s in statuses():
+        if s["code"] == code:
+            return s
+    raise KeyError(code)

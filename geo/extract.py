@@ -1,0 +1,643 @@
+"""Find project mentions in a parsed report: names, kinds and statuses.
+
+Extraction is by general patterns of Chinese infrastructure naming, never by a
+list of this report's projects:
+
+1. **Heads.**  A project name ends in a head word that gives its kind
+   (…号线, …铁路, …高速复线, …大道, …水库, …医院, …博物馆 …) optionally
+   followed by qualifiers (（机场路—鄞横线）, 二期, 西延, 改扩建, 新馆).
+   The name extends left from the head over name characters until punctuation
+   or a function word/verb (建成, 加快, 推进, 和, 等 …).
+2. **Enumerations.**  Shared prefixes and suffixes are distributed:
+   ``轨道交通6、7、8号线`` → three lines; ``市域铁路象山线、慈溪线`` → two;
+   ``极氪、东方电缆等一批研发总部`` → two HQs; ``A医院和B医院宁波院区`` →
+   two campuses; ``A、B等项目`` marks A and B as projects even without a head.
+3. **Filters.**  Generic phrases (综合公园, 口袋公园30个), quoted programmes
+   (“四好农村路”), operating statistics (…机场旅客吞吐量) and organisations
+   acting (宁波大学通过…验收) are not projects.
+4. **Status.**  The governing verb of each enumeration group: a split verb
+   around it (加快…建设), a verb before it (开工建设X) or after it
+   (X建成投用), planning markers after it (…等项目前期) first.
+
+All word lists live in ``geo/resources/lexicon.json`` and
+``geo/resources/status_vocabulary.json``; another city's wording is a data edit.
+Regexes are linear (no nested quantifiers) so a 10 MB text is safe.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+from . import resources
+from .report import Document, Paragraph
+from .schema import MENTIONS, MENTIONS_EXTRA
+
+NAME_CHARS = r"\u4e00-\u9fffA-Za-z0-9０-９Ａ-Ｚａ-ｚ·—－\-"
+_NAME_CHAR_RE = re.compile(f"[{NAME_CHARS}（）()]")
+_CLAUSE_BREAK = "，,；;：:。！？!?"
+_LIST_GAP_RE = re.compile(r"^(?:、|和|及|与|以及|，|,)?$")
+_COUNT_AFTER_RE = re.compile(r"^[0-9０-９.]+(?:[个家条所座项处]|公里|千米|米|平方米|公顷|万?亩)")
+_COUNT_BEFORE_RE = re.compile(r"[0-9０-９]+[个家条所座项处]?$")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Compiled word lists (see resources/lexicon.json)."""
+
+    head_re: re.Pattern
+    head_kind: dict[str, str]
+    head_patterns: list[tuple[re.Pattern, str]]
+    qualifier_re: re.Pattern
+    stop_re: re.Pattern
+    generic_re: re.Pattern
+    line_list_re: re.Pattern
+    numbered_line_re: re.Pattern
+    coded_line_re: re.Pattern
+    road_number_re: re.Pattern
+    category_re: re.Pattern
+    campus_re: re.Pattern
+    blocked_followers: tuple[str, ...]
+    bad_endings: tuple[str, ...]
+    bare_ok: frozenset[str]
+    max_modifier: dict[str, int]
+    not_followed_by: dict[str, str]
+    min_modifier: dict[str, int]
+    bare_never_kinds: frozenset[str]
+    org_preceding_verbs: tuple[str, ...]
+    designation_verbs: tuple[str, ...]
+    org_kinds: frozenset[str]
+    org_predicates: tuple[str, ...]
+    keyword_kinds: dict[str, str]
+    project_categories: frozenset[str]
+    quotes: str
+    line_prefix_kind: dict[str, str]
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    """Compile the lexicon once."""
+    raw = resources.load("lexicon")
+    heads: list[tuple[str, str]] = [(h, k) for k, hs in raw["heads"].items() for h in hs]
+    literal = sorted((h for h, _ in heads if not _is_regex(h)), key=len, reverse=True)
+    patterns = [(re.compile(h), k) for h, k in heads if _is_regex(h)]
+    alternation = "|".join([re.escape(h) for h in literal] + [p.pattern for p, _ in patterns])
+    stop = sorted(raw["stopwords"], key=len, reverse=True)
+    generic = sorted(raw["generic_modifiers"], key=len, reverse=True)
+    prefixes = raw["line_prefixes"]
+    prefix_alt = "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
+    line_item = r"[A-Za-z0-9\u4e00-\u9fff]{1,4}?线(?:[一二三四五六七八九十]期)?"
+    categories = sorted(set(raw["project_categories"]) | set(literal), key=len, reverse=True)
+    return Lexicon(
+        head_re=re.compile(alternation),
+        head_kind={h: k for h, k in heads},
+        head_patterns=patterns,
+        qualifier_re=re.compile(raw["qualifier_re"]),
+        stop_re=re.compile("|".join(re.escape(s) for s in stop)),
+        generic_re=re.compile("(?:" + "|".join(re.escape(g) for g in generic) + ")+"),
+        line_list_re=re.compile(rf"({prefix_alt})({line_item}(?:、{line_item})*)"),
+        coded_line_re=re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2}[0-9]{1,2})线((?:[一二三四五六七八九十]期)?)"),
+        numbered_line_re=re.compile(
+            rf"({prefix_alt})?([0-9]{{1,2}}(?:[、和][0-9]{{1,2}})*)号线"
+            rf"((?:[一二三四五六七八九十]期)?(?:[东西南北]延(?:伸)?(?:段)?)?)"),
+        road_number_re=re.compile(raw["road_number_re"]),
+        category_re=re.compile(
+            r"(?:等(?:一批|[0-9０-９]+[个座家条处所项])?|[两三四五]大)(?:[\u4e00-\u9fff]{0,4}?)("
+            + "|".join(re.escape(c) for c in categories) + ")"),
+        campus_re=re.compile("(?:" + "|".join(re.escape(c) for c in raw["campus_suffixes"]) + ")$"),
+        blocked_followers=tuple(raw["blocked_followers"]),
+        bad_endings=tuple(raw["bad_endings"]),
+        bare_ok=frozenset(raw["bare_ok"]),
+        max_modifier=raw["max_modifier"],
+        not_followed_by=raw["not_followed_by"],
+        min_modifier=raw["min_modifier"],
+        bare_never_kinds=frozenset(raw["bare_never_kinds"]),
+        org_preceding_verbs=tuple(raw["org_preceding_verbs"]),
+        designation_verbs=tuple(raw["designation_verbs"]),
+        org_kinds=frozenset(raw["organisation_kinds"]),
+        org_predicates=tuple(raw["organisation_predicates"]),
+        keyword_kinds=raw["keyword_kinds"],
+        project_categories=frozenset(raw["project_categories"]),
+        quotes=raw["programme_quote_chars"],
+        line_prefix_kind={p: ("metro" if p in ("轨道交通", "地铁") else "intercity_rail")
+                          for p in prefixes},
+    )
+
+
+def _is_regex(head: str) -> bool:
+    return any(ch in head for ch in "[](?|\\")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Status phrases (see resources/status_vocabulary.json)."""
+
+    phrase_re: re.Pattern
+    phrase_info: dict[str, tuple[str, str]]
+    split: list[tuple[str, str, str]]
+    planning_markers: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    raw = resources.load("status_vocabulary")
+    phrases = sorted(raw["phrases"], key=lambda p: len(p["text"]), reverse=True)
+    return Vocabulary(
+        phrase_re=re.compile("|".join(re.escape(p["text"]) for p in phrases)),
+        phrase_info={p["text"]: (p["status"], p["where"]) for p in phrases},
+        split=[(s["head"], s["tail"], s["status"]) for s in raw["split"]],
+        planning_markers=tuple(raw["planning_markers"]),
+    )
+
+
+# ----------------------------------------------------------------------------- candidates
+
+
+@dataclass
+class Candidate:
+    """A project name found in a clause; offsets are absolute in the report text."""
+
+    start: int
+    end: int
+    name: str
+    kind: str
+    strong: bool = True        # has a specific modifier (not a bare head)
+    listed: bool = False       # an element of an explicit project list (A、B等项目)
+    explicit: bool = False     # from an enumeration pattern (6、7、8号线): wins overlaps
+    status: str = "other"
+    phrase: str = ""
+    phrase_start: int = -1
+    phrase_end: int = -1
+
+
+@dataclass(frozen=True)
+class Clause:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Phrase:
+    start: int
+    end: int
+    text: str
+    status: str
+    where: str
+
+
+def normalise_text(text: str) -> str:
+    """NFKC-normalise Latin letters and digits but keep Chinese punctuation.
+
+    Full-width ＡＢＣ１２３ become ABC123; Chinese brackets, dashes and commas are kept
+    so offsets line up (the mapping is one character to one character).
+    """
+    out = []
+    for ch in text:
+        if "０" <= ch <= "９" or "Ａ" <= ch <= "Ｚ" or "ａ" <= ch <= "ｚ":
+            out.append(unicodedata.normalize("NFKC", ch))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def split_clauses(text: str, offset: int) -> list[Clause]:
+    """Split a sentence at top-level clause punctuation (not inside brackets or quotes)."""
+    clauses: list[Clause] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(text):
+        if ch in "（(“《":
+            depth += 1
+        elif ch in "）)”》":
+            depth = max(depth - 1, 0)
+        elif ch in _CLAUSE_BREAK and depth == 0:
+            if i > start:
+                clauses.append(Clause(offset + start, offset + i, text[start:i]))
+            start = i + 1
+    if start < len(text):
+        clauses.append(Clause(offset + start, offset + len(text), text[start:]))
+    return clauses
+
+
+def _left_boundary(text: str, head_start: int, lex: Lexicon) -> int:
+    """Scan left from a head over name characters, then cut after the last stopword."""
+    i = head_start
+    depth = 0
+    while i > 0:
+        ch = text[i - 1]
+        if ch in "）)":
+            depth += 1
+        elif ch in "（(":
+            if depth == 0:
+                break
+            depth -= 1
+        elif not _NAME_CHAR_RE.match(ch):
+            break
+        i -= 1
+        if head_start - i > 30:
+            break
+    left = i
+    span = text[left:head_start]
+    cut = left
+    for m in lex.stop_re.finditer(span):
+        if len(m.group()) == 1 and head_start - (left + m.end()) == 1:
+            continue  # 和平路: a one-character function word must not leave one character
+        cut = left + m.end()
+    count = re.search(r"[0-9０-９.]+[个家条所座项处万亿公里米]+", text[cut:head_start])
+    if count:
+        cut = cut + count.end()
+    return cut
+
+
+def _is_generic(modifier: str, lex: Lexicon) -> bool:
+    return bool(lex.generic_re.fullmatch(modifier))
+
+
+def _head_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
+    text = clause.text
+    out: list[Candidate] = []
+    for m in lex.head_re.finditer(text):
+        head = m.group()
+        kind = lex.head_kind.get(head) or _pattern_kind(head, lex)
+        q = lex.qualifier_re.match(text, m.end())
+        end = q.end() if q else m.end()
+        if text[m.end():end].endswith("工程") and head.endswith("工程"):
+            end = m.end()
+        left = _left_boundary(text, m.start(), lex)
+        modifier = text[left:m.start()]
+        qualifier = text[m.end():end]
+        limit = lex.max_modifier.get(head)
+        if limit is not None and len(modifier) > limit:
+            continue
+        if modifier and len(modifier) < lex.min_modifier.get(head, 1):
+            continue
+        if text[end:end + 1] and text[end:end + 1] in lex.not_followed_by.get(head, ""):
+            continue
+        strong = bool(modifier) and not _is_generic(modifier, lex)
+        if not modifier and (qualifier or head in lex.bare_ok):
+            strong = True
+        if modifier and _is_generic(modifier, lex):
+            continue
+        if not modifier and not qualifier and kind in lex.bare_never_kinds:
+            continue
+        name = text[left:end]
+        out.append(Candidate(clause.start + left, clause.start + end, name, kind, strong))
+    return out
+
+
+def _pattern_kind(head: str, lex: Lexicon) -> str:
+    for pattern, kind in lex.head_patterns:
+        if pattern.match(head):
+            return kind
+    return "other"
+
+
+def _line_list_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
+    """轨道交通6、7、8号线 and 市域铁路象山线、慈溪线: one candidate per line."""
+    text = clause.text
+    out: list[Candidate] = []
+    for m in lex.numbered_line_re.finditer(text):
+        prefix, numbers, tail = m.group(1) or "", m.group(2), m.group(3)
+        kind = lex.line_prefix_kind.get(prefix, "metro")
+        pos = m.start(2)
+        items = re.split(r"([、和])", numbers)
+        for idx in range(0, len(items), 2):
+            num = items[idx]
+            first, last = idx == 0, idx == len(items) - 1
+            start = m.start() if first else pos
+            end = m.end() if last else pos + len(num)
+            name = f"{prefix}{num}号线" + (tail if last else "")
+            out.append(Candidate(clause.start + start, clause.start + end, name, kind,
+                                 explicit=True))
+            pos += len(num) + (len(items[idx + 1]) if idx + 1 < len(items) else 0)
+    for m in lex.line_list_re.finditer(text):
+        prefix = m.group(1)
+        kind = lex.line_prefix_kind.get(prefix, "intercity_rail")
+        pos = m.start(2)
+        for idx, item in enumerate(m.group(2).split("、")):
+            start = m.start() if idx == 0 else pos
+            out.append(Candidate(clause.start + start, clause.start + pos + len(item),
+                                 prefix + item, kind, explicit=True))
+            pos += len(item) + 1
+    for m in lex.coded_line_re.finditer(text):
+        kind = "intercity_rail" if m.group(1).startswith("S") else "metro"
+        out.append(Candidate(clause.start + m.start(), clause.start + m.end(), m.group(), kind,
+                             explicit=True))
+    for m in lex.road_number_re.finditer(text):
+        q = lex.qualifier_re.match(text, m.end())
+        end = q.end() if q else m.end()
+        out.append(Candidate(clause.start + m.start(), clause.start + end, text[m.start():end],
+                             "road", explicit=True))
+    return out
+
+
+def _keyword_kind(name: str, lex: Lexicon, default: str) -> str:
+    for word, kind in lex.keyword_kinds.items():
+        if word in name:
+            return kind
+    return default
+
+
+def _category_candidates(clause: Clause, found: list[Candidate], lex: Lexicon) -> list[Candidate]:
+    """Elements of ``A、B等项目`` / ``A、B两大商圈``: projects even without a head."""
+    text = clause.text
+    out: list[Candidate] = []
+    for m in lex.category_re.finditer(text):
+        category = m.group(1)
+        distributive = category not in lex.project_categories and not m.group().startswith("等")
+        distributive = distributive or (m.group().startswith("等一批")
+                                        and category not in lex.project_categories)
+        head_kind = lex.head_kind.get(category, "other")
+        list_start = _list_start(text, m.start(), lex)
+        pos = list_start
+        for item in re.split(r"[、和]", text[list_start : m.start()]):
+            istart, iend = pos, pos + len(item)
+            pos = iend + 1
+            if len(re.sub(r"[一二三四五六七八九十0-9]+期$", "", item)) < 3 and not distributive:
+                continue
+            abs_start, abs_end = clause.start + istart, clause.start + iend
+            own = [c for c in found if c.start < abs_end and abs_start < c.end]
+            if own and not distributive:
+                for c in own:
+                    c.listed = True
+                continue
+            if own and distributive:
+                for c in own:
+                    found.remove(c)
+            name = item + category if (distributive or m.group().startswith("等一批")) and \
+                category not in lex.project_categories else item
+            kind = head_kind if category not in lex.project_categories else \
+                _keyword_kind(item, lex, "other")
+            out.append(Candidate(abs_start, abs_end, name, kind, strong=True, listed=True))
+        # the category word itself (…等综合公园, 两大商圈) is not a project
+        cat_start = clause.start + m.start(1)
+        found[:] = [c for c in found if not (c.end == clause.start + m.end(1)
+                                             and c.start >= clause.start + m.start())
+                    and not (c.start >= cat_start and c.end <= clause.start + m.end())]
+    return out
+
+
+def _drop_contained(cands: list[Candidate]) -> list[Candidate]:
+    """Keep the longest of overlapping candidates (ties: the earlier one)."""
+    cands = sorted(cands, key=lambda c: (c.start, -(c.end - c.start)))
+    kept: list[Candidate] = []
+    for c in sorted(cands, key=lambda c: (not c.explicit, -(c.end - c.start), c.start)):
+        if any(c.start < k.end and k.start < c.end for k in kept):
+            # an explicit line-list element may sit inside a longer head match
+            continue
+        kept.append(c)
+    return sorted(kept, key=lambda c: c.start)
+
+
+def _filter(cands: list[Candidate], clause: Clause, full: str, lex: Lexicon) -> list[Candidate]:
+    out = []
+    for c in cands:
+        before = full[max(clause.start, c.start - 12): c.start]
+        after = full[c.end: min(clause.end, c.end + 8)]
+        if _inside_quotes(full, c, clause, lex):
+            continue
+        if c.name.endswith(lex.bad_endings) or len(c.name) < 2:
+            continue
+        if _blocked_after(full, c, clause, lex) or _designated(full, c, clause, lex):
+            continue
+        if _COUNT_AFTER_RE.match(after) and not c.listed:
+            continue
+        if _COUNT_BEFORE_RE.search(before) and not c.listed and not c.name[0].isdigit():
+            continue
+        out.append(c)
+    return out
+
+
+def _list_start(text: str, end: int, lex: Lexicon) -> int:
+    """Start of an enumeration ending at ``end``: back over names and 、/和 to a verb."""
+    i = end
+    while i > 0 and (_NAME_CHAR_RE.match(text[i - 1]) or text[i - 1] in "、"):
+        i -= 1
+    cut = i
+    for m in lex.stop_re.finditer(text, i, end):
+        if len(m.group()) > 1:
+            cut = m.end()
+    return cut
+
+
+def _blocked_after(full: str, c: Candidate, clause: Clause, lex: Lexicon) -> bool:
+    """…机场旅客吞吐量, …枢纽自贸试验区提升战略: the name is part of a non-project phrase."""
+    window = full[c.end: min(clause.end, c.end + 10)]
+    hits = [window.find(w) for w in lex.blocked_followers if w in window]
+    if not hits:
+        return False
+    first = min(hits)
+    verb = vocabulary().phrase_re.search(window)
+    pred = min((window.find(p) for p in lex.org_predicates + lex.designation_verbs
+                if p in window), default=-1)
+    verbs = [v for v in (verb.start() if verb else -1, pred) if v >= 0]
+    return not verbs or min(verbs) > first
+
+
+def _designated(full: str, c: Candidate, clause: Clause, lex: Lexicon) -> bool:
+    """获批国家数字种业创新应用基地: a title conferred, not a project being built."""
+    before = full[clause.start: c.start]
+    return before.endswith(lex.designation_verbs)
+
+
+def _inside_quotes(full: str, c: Candidate, clause: Clause, lex: Lexicon) -> bool:
+    opened = 0
+    for ch in full[clause.start: c.start]:
+        if ch in "“《「":
+            opened += 1
+        elif ch in "”》」":
+            opened = max(opened - 1, 0)
+    return opened > 0 or (c.start > 0 and full[c.start - 1] in "“《「\"")
+
+
+def _groups(cands: list[Candidate], full: str) -> list[list[Candidate]]:
+    """Group candidates joined by list separators (、 和 及 与 ，)."""
+    groups: list[list[Candidate]] = []
+    for c in cands:
+        if groups:
+            gap = full[groups[-1][-1].end: c.start]
+            gap = re.sub(r"^(?:项目|工程)", "", gap)
+            if _LIST_GAP_RE.match(gap):
+                groups[-1].append(c)
+                continue
+        groups.append([c])
+    return groups
+
+
+def _distribute_campus(group: list[Candidate], full: str, lex: Lexicon) -> None:
+    """浙江大学…第一医院和邵逸夫医院宁波院区: the last element's campus suffix is shared."""
+    m = lex.campus_re.search(group[-1].name)
+    if not m or len(group) < 2:
+        return
+    if full[group[-2].end: group[-1].start] not in ("和", "及", "与", "以及"):
+        return
+    suffix = m.group()
+    for c in group[:-1]:
+        if c.kind == group[-1].kind and not lex.campus_re.search(c.name):
+            c.name = c.name + suffix
+
+
+# ----------------------------------------------------------------------------- status
+
+
+def _phrases(clause: Clause, vocab: Vocabulary) -> list[Phrase]:
+    out = []
+    for m in vocab.phrase_re.finditer(clause.text):
+        status, where = vocab.phrase_info[m.group()]
+        out.append(Phrase(clause.start + m.start(), clause.start + m.end(), m.group(), status, where))
+    return out
+
+
+def _free(full: str, a: int, b: int, cands: list[Candidate]) -> bool:
+    return not any(a <= c.start < b for c in cands)
+
+
+def _assign_status(group: list[Candidate], clause: Clause, cands: list[Candidate],
+                   phrases: list[Phrase], full: str, vocab: Vocabulary) -> None:
+    gs, ge = group[0].start, group[-1].end
+    status, text, ps, pe = "other", "", -1, -1
+    after = full[ge: clause.end]
+    marker = next((m for m in vocab.planning_markers if m in after[:14]), None)
+    pre = [p for p in phrases if p.end <= gs and p.where in ("pre", "both")]
+    post = [p for p in phrases if p.start >= ge and p.where in ("post", "both")]
+    near_pre = [p for p in pre if gs - p.end <= 6 and _free(full, p.end, gs, cands)]
+    if marker is not None:
+        idx = ge + after.index(marker)
+        status, text, ps, pe = "planning", marker, idx, idx + len(marker)
+    else:
+        found = _split_verb(group, clause, full, vocab, cands)
+        if found:
+            status, text, ps, pe = found
+        elif near_pre:
+            p = near_pre[-1]
+            status, text, ps, pe = p.status, p.text, p.start, p.end
+        elif post and post[0].start - ge <= 12 and _free(full, ge, post[0].start, cands):
+            p = post[0]
+            status, text, ps, pe = p.status, p.text, p.start, p.end
+        elif pre and _free(full, pre[-1].end, gs, cands):
+            p = pre[-1]
+            status, text, ps, pe = p.status, p.text, p.start, p.end
+    for c in group:
+        c.status, c.phrase, c.phrase_start, c.phrase_end = status, text, ps, pe
+
+
+def _split_verb(group, clause, full, vocab, cands):
+    gs, ge = group[0].start, group[-1].end
+    before = full[clause.start: gs]
+    after = full[ge: clause.end]
+    for head, tail, status in vocab.split:
+        h = before.rfind(head)
+        if h < 0 or len(before) - (h + len(head)) > 4:
+            continue
+        t = after.find(tail)
+        if t < 0 or t > 8 or not _free(full, ge, ge + t, cands):
+            continue
+        return status, f"{head}…{tail}", clause.start + h, ge + t + len(tail)
+    return None
+
+
+def _is_organisation_acting(c: Candidate, full: str, clause: Clause, lex: Lexicon) -> bool:
+    if c.kind not in lex.org_kinds or c.status != "other":
+        return False
+    after = full[c.end: clause.end]
+    before = full[clause.start: c.start]
+    return after.startswith(lex.org_predicates) or before.endswith(lex.org_preceding_verbs)
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def extract_clause(clause: Clause, full: str) -> list[Candidate]:
+    """Find the project mentions of one clause, with status (pure)."""
+    lex, vocab = lexicon(), vocabulary()
+    cands = _line_list_candidates(clause, lex) + _head_candidates(clause, lex)
+    cands = _drop_contained(cands)
+    cands += _category_candidates(clause, cands, lex)
+    cands = _drop_contained(cands)
+    cands = _filter(cands, clause, full, lex)
+    groups = _groups(cands, full)
+    kept: list[Candidate] = []
+    for group in groups:
+        if not any(c.strong for c in group):
+            continue
+        _distribute_campus(group, full, lex)
+        _assign_status(group, clause, cands, _phrases(clause, vocab), full, vocab)
+        kept.extend(c for c in group if not _is_organisation_acting(c, full, clause, lex))
+    return kept
+
+
+def _merge_listless_clauses(clauses: list[Clause], full: str) -> list[Clause]:
+    """Join a clause that names projects but has no verb with the next one.
+
+    ``鄞州大道快速路（机场路—鄞横线），轨道交通6、7、8号线…提速建设``: the comma
+    separates list items and the verb at the end governs both clauses.
+    """
+    lex, vocab = lexicon(), vocabulary()
+    out: list[Clause] = []
+    i = 0
+    while i < len(clauses):
+        cur = clauses[i]
+        while i + 1 < len(clauses) and not vocab.phrase_re.search(cur.text) \
+                and lex.head_re.search(cur.text) and _starts_with_name(clauses[i + 1].text, lex):
+            nxt = clauses[i + 1]
+            cur = Clause(cur.start, nxt.end, full[cur.start: nxt.end])
+            i += 1
+        out.append(cur)
+        i += 1
+    return out
+
+
+def _starts_with_name(text: str, lex: Lexicon) -> bool:
+    m = lex.head_re.search(text[:20])
+    if not m:
+        return False
+    return lex.stop_re.search(text[: m.start()]) is None
+
+
+def extract(doc: Document) -> pd.DataFrame:
+    """Return the MENTIONS table (without project ids) for a parsed document."""
+    full = normalise_text(doc.text)
+    rows = []
+    for para in doc.paragraphs:
+        for sentence in para.sentences:
+            clauses = _merge_listless_clauses(split_clauses(full[sentence.start: sentence.end],
+                                                            sentence.start), full)
+            for clause in clauses:
+                for c in extract_clause(clause, full):
+                    rows.append(_row(doc, para, sentence, c))
+    frame = pd.DataFrame(rows, columns=[c for c in MENTIONS if c != "mention_id"] + MENTIONS_EXTRA)
+    frame = frame.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
+    frame.insert(0, "mention_id", [f"M{i + 1:04d}" for i in range(len(frame))])
+    return frame
+
+
+def _row(doc: Document, para: Paragraph, sentence, c: Candidate) -> dict:
+    part = doc.parts[para.part_index] if para.part_index >= 0 else None
+    section = doc.sections[para.section_index] if para.section_index >= 0 else None
+    return {
+        "project_id": "",
+        "name": c.name,
+        "kind": c.kind,
+        "status": c.status,
+        "status_phrase": c.phrase,
+        "part": part.role if part else "other",
+        "section": section.number if section else "",
+        "section_title": section.title if section else "",
+        "lead": para.lead,
+        "quote": sentence.text.strip(),
+        "start": c.start,
+        "end": c.end,
+        "year": part.year if part else doc.report_year,
+        "section_id": doc.section_id(para.part_index, para.section_index),
+        "quote_start": sentence.start,
+        "status_start": c.phrase_start,
+        "status_end": c.phrase_end,
+    }
+
+
+__all__ = ["extract", "extract_clause", "split_clauses", "normalise_text", "Candidate"]

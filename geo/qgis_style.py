@@ -1,0 +1,486 @@
+"""QGIS (QML) and OGC SLD styles for the GeoPackage layers.
+
+Every colour, dash pattern and opacity comes from ``geo/resources/statuses.json``
+and every marker shape from ``themes.json``, the same files the web map reads,
+so both products draw a status the same way:
+
+* completed solid, under construction dashed, started dash-dot, planning dotted
+  and lighter (the status ``opacity``), other grey;
+* a category for **every** status, present in the data or not, so the legend is
+  complete and stable from one build to the next;
+* point markers take the theme's marker shape, filled with the status colour;
+* labels on ``name`` only at scales larger than 1:150 000;
+* districts are drawn as outlines; the district summary as a graduated fill.
+
+The QML is written for QGIS 3.22 (the oldest QGIS we support) and read by every
+later version.  A :class:`Style` holds the elements that make up a layer's
+style; :func:`to_qml` wraps them in a QML document and
+:mod:`geo.qgis_project` embeds the same elements in the project's
+``<maplayer>``, so the stored default style and the project never disagree.
+All text goes through :mod:`xml.etree.ElementTree`, which escapes it.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from . import resources
+
+#: QGIS version written into QML/QGS headers (oldest supported reader).
+QGIS_VERSION = "3.22.0-Białowieża"
+
+#: Labels are drawn only when the map scale denominator is at most this.
+LABEL_MAX_SCALE = 150_000
+
+#: Line widths (mm) of project lines and polygon outlines; dash arrays in
+#: statuses.json are "pixels at width 1" and are multiplied by these widths.
+LINE_WIDTH_MM = 0.9
+OUTLINE_WIDTH_MM = 0.6
+MARKER_SIZE_MM = 3.4
+#: The same widths in SLD pixels (0.28 mm each).
+LINE_WIDTH_PX = 3.0
+OUTLINE_WIDTH_PX = 2.0
+MARKER_SIZE_PX = 12
+
+#: QGIS SimpleMarker shape for each themes.json ``marker`` (filled shapes).
+QGIS_MARKERS = {"circle": "circle", "square": "square", "triangle": "triangle",
+                "diamond": "diamond", "cross": "cross_fill", "star": "star",
+                "pentagon": "pentagon"}
+
+#: Sequential fill colours (light to dark) of the district summary classes.
+SUMMARY_RAMP = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#d95f0e")
+
+_DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
+_SLD_NS = {
+    "xmlns": "http://www.opengis.net/sld",
+    "xmlns:se": "http://www.opengis.net/se",
+    "xmlns:ogc": "http://www.opengis.net/ogc",
+    "xmlns:xlink": "http://www.w3.org/1999/xlink",
+    "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
+    "xsi:schemaLocation": "http://www.opengis.net/sld "
+                          "http://schemas.opengis.net/sld/1.1.0/StyledLayerDescriptor.xsd",
+    "version": "1.1.0",
+}
+
+
+@dataclass
+class Style:
+    """The parts of one layer's QGIS style (children of ``<qgis>``/``<maplayer>``)."""
+
+    elements: list[ET.Element] = field(default_factory=list)
+    labels_enabled: bool = False
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def rgba(hex_colour: str, alpha: float = 1.0) -> str:
+    """``#RRGGBB`` -> QGIS colour string ``r,g,b,a`` (alpha 0..1 -> 0..255)."""
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"{r},{g},{b},{round(alpha * 255)}"
+
+
+def _num(value: float) -> str:
+    """Format a number compactly and deterministically (no float noise)."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def status_label(status: dict) -> str:
+    """Legend label of a status: Chinese and English, e.g. ``在建/加快建设 Under construction``."""
+    return f"{status['zh']} {status['en']}"
+
+
+# --------------------------------------------------------------------------- symbols
+
+
+def _symbol_layer(cls: str, props: dict[str, str]) -> ET.Element:
+    """A ``<layer>`` with properties both as ``<Option>`` map and legacy ``<prop>``."""
+    layer = ET.Element("layer", {"class": cls, "enabled": "1", "locked": "0", "pass": "0"})
+    options = ET.SubElement(layer, "Option", {"type": "Map"})
+    for key in sorted(props):
+        ET.SubElement(options, "Option", {"name": key, "value": props[key], "type": "QString"})
+    for key in sorted(props):
+        ET.SubElement(layer, "prop", {"k": key, "v": props[key]})
+    return layer
+
+
+def _symbol(name: str, kind: str, alpha: float, layers: Iterable[ET.Element]) -> ET.Element:
+    sym = ET.Element("symbol", {"name": name, "type": kind, "alpha": _num(alpha),
+                                "clip_to_extent": "1", "force_rhr": "0"})
+    sym.extend(layers)
+    return sym
+
+
+def _line_layer(colour: str, width: float, dash: Sequence[float], alpha: float = 1.0) -> ET.Element:
+    props = {
+        "line_color": rgba(colour, alpha), "line_width": _num(width), "line_width_unit": "MM",
+        "line_style": "solid", "capstyle": "flat", "joinstyle": "round",
+        "use_custom_dash": "1" if dash else "0",
+        "customdash": ";".join(_num(d * width) for d in dash) if dash else "5;2",
+        "customdash_unit": "MM",
+    }
+    return _symbol_layer("SimpleLine", props)
+
+
+def _fill_layer(colour: str | None, alpha: float) -> ET.Element:
+    props = {
+        "color": rgba(colour or "#ffffff", alpha if colour else 0.0),
+        "style": "solid" if colour else "no", "outline_style": "no",
+        "outline_color": "0,0,0,0", "outline_width": "0", "outline_width_unit": "MM",
+    }
+    return _symbol_layer("SimpleFill", props)
+
+
+def _marker_layer(shape: str, fill: str, outline: str) -> ET.Element:
+    props = {
+        "name": QGIS_MARKERS.get(shape, "circle"), "color": rgba(fill),
+        "outline_color": rgba(outline), "outline_style": "solid", "outline_width": "0.4",
+        "outline_width_unit": "MM", "size": _num(MARKER_SIZE_MM), "size_unit": "MM",
+        "scale_method": "diameter", "joinstyle": "miter", "angle": "0",
+    }
+    return _symbol_layer("SimpleMarker", props)
+
+
+def status_symbol(status: dict, geom: str, theme: dict, name: str) -> ET.Element:
+    """The symbol of one status on a ``point``, ``line`` or ``polygon`` layer."""
+    alpha = float(status.get("opacity", 1.0))
+    dash = [float(d) for d in status.get("dash", [])]
+    if geom == "point":
+        return _symbol(name, "marker", alpha,
+                       [_marker_layer(theme.get("marker", "circle"), status["color"],
+                                      theme.get("color", "#333333"))])
+    if geom == "line":
+        casing = _line_layer("#ffffff", LINE_WIDTH_MM + 0.6, [], alpha=0.7)
+        return _symbol(name, "line", alpha,
+                       [casing, _line_layer(status["color"], LINE_WIDTH_MM, dash)])
+    return _symbol(name, "fill", alpha,
+                   [_fill_layer(status["color"], 0.25),
+                    _line_layer(status["color"], OUTLINE_WIDTH_MM, dash)])
+
+
+# --------------------------------------------------------------------------- renderers
+
+
+def categorized_renderer(field_name: str, geom: str, theme: dict) -> ET.Element:
+    """A categorized renderer on ``field_name`` with one category per status."""
+    renderer = ET.Element("renderer-v2", {"type": "categorizedSymbol", "attr": field_name,
+                                          "symbollevels": "0", "enableorderby": "0",
+                                          "forceraster": "0", "referencescale": "-1"})
+    categories = ET.SubElement(renderer, "categories")
+    symbols = ET.SubElement(renderer, "symbols")
+    for i, status in enumerate(resources.statuses()):
+        ET.SubElement(categories, "category", {"value": status["code"], "symbol": str(i),
+                                               "label": status_label(status), "render": "true"})
+        symbols.append(status_symbol(status, geom, theme, str(i)))
+    return renderer
+
+
+def outline_renderer(colour: str = "#555555", width: float = 0.5) -> ET.Element:
+    """A single-symbol renderer drawing polygon outlines only (no fill)."""
+    renderer = ET.Element("renderer-v2", {"type": "singleSymbol", "symbollevels": "0",
+                                          "enableorderby": "0", "forceraster": "0",
+                                          "referencescale": "-1"})
+    symbols = ET.SubElement(renderer, "symbols")
+    symbols.append(_symbol("0", "fill", 1.0, [_fill_layer(None, 0.0),
+                                              _line_layer(colour, width, [])]))
+    return renderer
+
+
+def class_breaks(values: Iterable[float], n: int = len(SUMMARY_RAMP)) -> list[float]:
+    """Quantile class breaks (``n`` classes at most, lowest value first, deduplicated)."""
+    vals = sorted(float(v) for v in values if v == v)  # drop NaN
+    if not vals:
+        return [0.0, 1.0]
+    breaks = [vals[0]] + [vals[min(len(vals) - 1, (len(vals) * k) // n)] for k in range(1, n)]
+    breaks.append(vals[-1])
+    unique = sorted(set(round(b, 3) for b in breaks))
+    return unique if len(unique) > 1 else [unique[0], unique[0] + 1.0]
+
+
+def graduated_renderer(field_name: str, breaks: Sequence[float]) -> ET.Element:
+    """A graduated fill renderer on ``field_name`` with classes ``breaks[i]..breaks[i+1]``."""
+    renderer = ET.Element("renderer-v2", {"type": "graduatedSymbol", "attr": field_name,
+                                          "graduatedMethod": "GraduatedColor",
+                                          "symbollevels": "0", "enableorderby": "0",
+                                          "forceraster": "0", "referencescale": "-1"})
+    ranges = ET.SubElement(renderer, "ranges")
+    symbols = ET.SubElement(renderer, "symbols")
+    n = len(breaks) - 1
+    for i in range(n):
+        colour = SUMMARY_RAMP[round(i * (len(SUMMARY_RAMP) - 1) / max(n - 1, 1))]
+        lo, hi = breaks[i], breaks[i + 1]
+        ET.SubElement(ranges, "range", {"lower": _num(lo), "upper": _num(hi), "symbol": str(i),
+                                        "label": f"{_num(lo)} – {_num(hi)}", "render": "true"})
+        symbols.append(_symbol(str(i), "fill", 1.0, [_fill_layer(colour, 0.75),
+                                                     _line_layer("#777777", 0.3, [])]))
+    ET.SubElement(renderer, "mode", {"name": "quantile"})
+    return renderer
+
+
+# --------------------------------------------------------------------------- labels
+
+
+_PLACEMENT = {"point": "6", "line": "2", "polygon": "1"}
+
+
+def labeling(field_name: str, geom: str, *, max_scale: float | None = LABEL_MAX_SCALE,
+             size: float = 8.0, colour: str = "#323232") -> ET.Element:
+    """Simple labeling on ``field_name``; shown only at scales up to 1:``max_scale``.
+
+    No font family is written, so each QGIS uses its default UI font (which
+    renders Chinese on Chinese systems) instead of reporting a missing font.
+    """
+    root = ET.Element("labeling", {"type": "simple"})
+    settings = ET.SubElement(root, "settings", {"calloutType": "simple"})
+    text = ET.SubElement(settings, "text-style", {
+        "fieldName": field_name, "isExpression": "0", "fontSize": _num(size),
+        "fontSizeUnit": "Point", "textColor": rgba(colour), "textOpacity": "1",
+        "fontWeight": "50", "fontItalic": "0", "multilineHeight": "1",
+    })
+    ET.SubElement(text, "text-buffer", {"bufferDraw": "1", "bufferSize": "0.8",
+                                        "bufferSizeUnits": "MM",
+                                        "bufferColor": "255,255,255,255",
+                                        "bufferOpacity": "0.9", "bufferNoFill": "1",
+                                        "bufferJoinStyle": "128"})
+    ET.SubElement(settings, "text-format", {"wrapChar": "", "autoWrapLength": "12",
+                                            "multilineAlign": "3"})
+    ET.SubElement(settings, "placement", {"placement": _PLACEMENT[geom], "placementFlags": "10",
+                                          "dist": "1", "distUnits": "MM", "priority": "5",
+                                          "centroidInside": "1", "repeatDistance": "0"})
+    scaled = max_scale is not None
+    # QGIS writes the most zoomed-out scale as ``scaleMax`` (see QgsPalLayerSettings).
+    ET.SubElement(settings, "rendering", {"scaleVisibility": "1" if scaled else "0",
+                                          "scaleMin": "1",
+                                          "scaleMax": _num(max_scale or 0),
+                                          "obstacle": "1", "drawLabels": "1",
+                                          "mergeLines": "1" if geom == "line" else "0",
+                                          "displayAll": "0", "upsidedownLabels": "0"})
+    return root
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def aliases(fields: Sequence[str], alias_of: dict[str, str]) -> ET.Element:
+    """``<aliases>`` for ``fields`` (the layer's attribute order, FID first)."""
+    root = ET.Element("aliases")
+    for i, name in enumerate(fields):
+        ET.SubElement(root, "alias", {"field": name, "index": str(i),
+                                      "name": alias_of.get(name, "")})
+    return root
+
+
+def form_elements(display_expression: str, map_tip: str = "") -> list[ET.Element]:
+    """Generated attribute form (it lists related child features) and display expression."""
+    layout = ET.Element("editorlayout")
+    layout.text = "generatedlayout"
+    preview = ET.Element("previewExpression")
+    preview.text = display_expression
+    tip = ET.Element("mapTip")
+    tip.text = map_tip
+    return [layout, preview, tip]
+
+
+def _simple(tag: str, text: str) -> ET.Element:
+    elem = ET.Element(tag)
+    elem.text = text
+    return elem
+
+
+# --------------------------------------------------------------------------- styles
+
+
+PROJECT_TIP = ("<b>[% \"name\" %]</b><br>[% \"status_label_zh\" %] · [% \"status_label_en\" %]"
+               "<br>[% \"kind_label\" %] · [% \"districts\" %]")
+
+
+def project_style(theme: dict, geom: str, fields: Sequence[str],
+                  alias_of: dict[str, str]) -> Style:
+    """Style of a theme layer: categorised by status, labelled on name."""
+    elements = [categorized_renderer("status", geom, theme), labeling("name", geom),
+                _simple("blendMode", "0"), _simple("featureBlendMode", "0"),
+                _simple("layerOpacity", "1"), aliases(fields, alias_of),
+                *form_elements("\"name\"", PROJECT_TIP)]
+    return Style(elements, labels_enabled=True)
+
+
+def districts_style(fields: Sequence[str], alias_of: dict[str, str]) -> Style:
+    """District boundaries as grey outlines, labelled with the name at every scale."""
+    elements = [outline_renderer(), labeling("name", "polygon", max_scale=None, size=10,
+                                             colour="#555555"),
+                aliases(fields, alias_of), *form_elements("\"name\"")]
+    return Style(elements, labels_enabled=True)
+
+
+def summary_style(fields: Sequence[str], alias_of: dict[str, str],
+                  values: Iterable[float], field_name: str = "per_100km2") -> Style:
+    """District summary: graduated fill on projects per 100 km²."""
+    elements = [graduated_renderer(field_name, class_breaks(values)),
+                aliases(fields, alias_of), *form_elements("\"district\"")]
+    return Style(elements, labels_enabled=False)
+
+
+def table_style(fields: Sequence[str], alias_of: dict[str, str],
+                display_expression: str) -> Style:
+    """Style of an attribute table: aliases and the display expression used in forms."""
+    return Style([aliases(fields, alias_of), *form_elements(display_expression)])
+
+
+def to_qml(style: Style) -> str:
+    """Serialise ``style`` as a QML document (UTF-8 text, LF line ends)."""
+    root = ET.Element("qgis", {"version": QGIS_VERSION, "styleCategories": "AllStyleCategories",
+                               "labelsEnabled": "1" if style.labels_enabled else "0",
+                               "hasScaleBasedVisibilityFlag": "0", "minScale": "100000000",
+                               "maxScale": "0", "readOnly": "0"})
+    root.extend(style.elements)
+    ET.indent(root, space=" ")
+    return _DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# --------------------------------------------------------------------------- SLD
+
+
+def _se(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    elem = ET.SubElement(parent, f"se:{tag}", attrs)
+    if text is not None:
+        elem.text = text
+    return elem
+
+
+def _svg(parent: ET.Element, name: str, value: str) -> None:
+    _se(parent, "SvgParameter", value, name=name)
+
+
+def _sld_stroke(parent: ET.Element, colour: str, width: float, dash: Sequence[float],
+                opacity: float) -> None:
+    stroke = _se(parent, "Stroke")
+    _svg(stroke, "stroke", colour.lower())
+    _svg(stroke, "stroke-width", _num(width))
+    _svg(stroke, "stroke-opacity", _num(opacity))
+    _svg(stroke, "stroke-linejoin", "round")
+    _svg(stroke, "stroke-linecap", "butt")
+    if dash:
+        _svg(stroke, "stroke-dasharray", " ".join(_num(d * width) for d in dash))
+
+
+def _sld_symbolizer(rule: ET.Element, status: dict, geom: str, theme: dict) -> None:
+    colour, opacity = status["color"], float(status.get("opacity", 1.0))
+    dash = [float(d) for d in status.get("dash", [])]
+    if geom == "point":
+        graphic = _se(_se(rule, "PointSymbolizer"), "Graphic")
+        mark = _se(graphic, "Mark")
+        _se(mark, "WellKnownName", theme.get("marker", "circle"))
+        fill = _se(mark, "Fill")
+        _svg(fill, "fill", colour.lower())
+        _svg(fill, "fill-opacity", _num(opacity))
+        _sld_stroke(mark, theme.get("color", "#333333"), 1.0, [], opacity)
+        _se(graphic, "Size", _num(MARKER_SIZE_PX))
+    elif geom == "line":
+        _sld_stroke(_se(rule, "LineSymbolizer"), colour, LINE_WIDTH_PX, dash, opacity)
+    else:
+        sym = _se(rule, "PolygonSymbolizer")
+        fill = _se(sym, "Fill")
+        _svg(fill, "fill", colour.lower())
+        _svg(fill, "fill-opacity", _num(0.25 * opacity))
+        _sld_stroke(sym, colour, OUTLINE_WIDTH_PX, dash, opacity)
+
+
+def _sld_filter(rule: ET.Element, field_name: str, value: str) -> None:
+    flt = ET.SubElement(rule, "ogc:Filter")
+    eq = ET.SubElement(flt, "ogc:PropertyIsEqualTo")
+    ET.SubElement(eq, "ogc:PropertyName").text = field_name
+    ET.SubElement(eq, "ogc:Literal").text = value
+
+
+def _sld_label_rule(fts: ET.Element, field_name: str, geom: str,
+                    max_scale: float | None) -> None:
+    rule = _se(fts, "Rule")
+    _se(rule, "Name", "labels")
+    if max_scale is not None:
+        _se(rule, "MaxScaleDenominator", _num(max_scale))
+    text = _se(rule, "TextSymbolizer")
+    label = _se(text, "Label")
+    ET.SubElement(label, "ogc:PropertyName").text = field_name
+    font = _se(text, "Font")
+    _svg(font, "font-family", "sans-serif")
+    _svg(font, "font-size", "11")
+    placement = _se(text, "LabelPlacement")
+    if geom == "line":
+        _se(placement, "LinePlacement")
+    else:
+        _se(placement, "PointPlacement")
+    halo = _se(text, "Halo")
+    _se(halo, "Radius", "2")
+    _svg(_se(halo, "Fill"), "fill", "#ffffff")
+    _svg(_se(text, "Fill"), "fill", "#323232")
+
+
+def _sld_document(layer: str) -> tuple[ET.Element, ET.Element]:
+    root = ET.Element("StyledLayerDescriptor", _SLD_NS)
+    named = ET.SubElement(root, "NamedLayer")
+    _se(named, "Name", layer)
+    user = ET.SubElement(named, "UserStyle")
+    _se(user, "Name", layer)
+    return root, _se(user, "FeatureTypeStyle")
+
+
+def _sld_text(root: ET.Element) -> str:
+    ET.indent(root, space=" ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def project_sld(layer: str, theme: dict, geom: str) -> str:
+    """SLD 1.1 of a theme layer: one rule per status, then a scale-limited label rule."""
+    root, fts = _sld_document(layer)
+    for status in resources.statuses():
+        rule = _se(fts, "Rule")
+        _se(rule, "Name", status["code"])
+        _se(_se(rule, "Description"), "Title", status_label(status))
+        _sld_filter(rule, "status", status["code"])
+        _sld_symbolizer(rule, status, geom, theme)
+    _sld_label_rule(fts, "name", geom, LABEL_MAX_SCALE)
+    return _sld_text(root)
+
+
+def districts_sld(layer: str) -> str:
+    """SLD 1.1 of the district outlines."""
+    root, fts = _sld_document(layer)
+    rule = _se(fts, "Rule")
+    _se(rule, "Name", "districts")
+    _sld_stroke(_se(rule, "PolygonSymbolizer"), "#555555", 2.0, [], 1.0)
+    _sld_label_rule(fts, "name", "polygon", None)
+    return _sld_text(root)
+
+
+def summary_sld(layer: str, values: Iterable[float], field_name: str = "per_100km2") -> str:
+    """SLD 1.1 of the district summary: one rule per class of ``field_name``."""
+    root, fts = _sld_document(layer)
+    breaks = class_breaks(values)
+    n = len(breaks) - 1
+    for i in range(n):
+        colour = SUMMARY_RAMP[round(i * (len(SUMMARY_RAMP) - 1) / max(n - 1, 1))]
+        rule = _se(fts, "Rule")
+        _se(rule, "Name", f"{_num(breaks[i])} – {_num(breaks[i + 1])}")
+        flt = ET.SubElement(rule, "ogc:Filter")
+        both = ET.SubElement(flt, "ogc:And")
+        for op, value in (("GreaterThanOrEqualTo", breaks[i]),
+                          ("LessThan" if i < n - 1 else "LessThanOrEqualTo", breaks[i + 1])):
+            cmp_ = ET.SubElement(both, f"ogc:PropertyIs{op}")
+            ET.SubElement(cmp_, "ogc:PropertyName").text = field_name
+            ET.SubElement(cmp_, "ogc:Literal").text = _num(value)
+        sym = _se(rule, "PolygonSymbolizer")
+        fill = _se(sym, "Fill")
+        _svg(fill, "fill", colour)
+        _svg(fill, "fill-opacity", "0.75")
+        _sld_stroke(sym, "#777777", 1.0, [], 1.0)
+    return _sld_text(root)
+
+
+def table_sld(layer: str) -> str:
+    """A minimal SLD for an attribute table (no symbolizers)."""
+    root, _ = _sld_document(layer)
+    return _sld_text(root)

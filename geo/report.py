@@ -1,0 +1,329 @@
+"""Read and parse a government work report into parts, sections, paragraphs, sentences.
+
+Pure core: :func:`parse` takes the decoded text and returns a :class:`Document`
+whose every element carries character offsets into that text, so a mention can
+always be traced back to where it was said.  I/O edge: :func:`read_report`
+decodes bytes (UTF-8, UTF-16 with BOM, or GB18030/GBK) and rejects empty,
+binary or truncated input with a message naming the file and the fix.
+
+Structure recognised (Chinese reports are regular, but not identical):
+
+* parts: ``一、2023年工作回顾`` (also ``一 标题``, ``1、标题``, ``第一部分 标题``);
+  the part's role (review / tasks / other) comes from the heading's meaning;
+* sections: ``（一）标题`` (also half-width brackets, ``(1)``);
+* paragraphs: one per non-empty line; a short first sentence with no comma
+  (``加快市域交通畅联。``) is the paragraph's lead phrase;
+* sentences end at 。！？ (and at the end of a line).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ReportError
+from .schema import SECTIONS
+
+log = logging.getLogger(__name__)
+
+CN_NUMERALS = "零一二三四五六七八九十"
+_NUM = r"[一二三四五六七八九十]{1,3}"
+_HEADING_MAX = 40
+
+PART_RE = re.compile(
+    rf"^\s*(?:第(?P<n1>{_NUM})部分|(?P<n2>{_NUM})|(?P<n3>\d{{1,2}}))(?:\s*[、．.，,：:]\s*|\s+)(?P<title>\S.*?)\s*$"
+)
+SECTION_RE = re.compile(rf"^\s*[（(]\s*(?P<n>{_NUM}|\d{{1,2}})\s*[）)]\s*(?P<title>\S.*?)\s*$")
+SENTENCE_END = "。！？!?"
+YEAR_RE = re.compile(r"(?<!\d)(19|20)\d{2}(?=年)")
+
+REVIEW_CUES = ("回顾", "工作总结", "过去一年", "过去五年", "上年工作", "去年工作", "工作成绩")
+TASKS_CUES = ("目标任务", "工作安排", "主要任务", "重点工作", "工作任务", "总体要求", "工作建议",
+              "目标和任务", "今年工作", "主要目标")
+
+
+def arabic_to_cn(number: int) -> str:
+    """Convert 1..99 to a Chinese numeral (1 → 一, 10 → 十, 12 → 十二)."""
+    if number <= 10:
+        return CN_NUMERALS[number]
+    tens, units = divmod(number, 10)
+    return (CN_NUMERALS[tens] if tens > 1 else "") + "十" + (CN_NUMERALS[units] if units else "")
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def decode_report(data: bytes, path: Path | str = "<report>") -> str:
+    """Decode report bytes to text with LF newlines (as ``Path.read_text`` would).
+
+    Tries UTF-8 (with or without BOM), UTF-16 with BOM, then GB18030 (a superset of
+    GBK and GB2312, common for Chinese government documents).  Raises
+    :class:`ReportError` for empty, binary or undecodable input.
+    """
+    if not data.strip():
+        raise ReportError("the report is empty", path=path,
+                          fix="pass the text of a government work report")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16")
+    else:
+        text = None
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        if text is None:
+            raise ReportError("the report is neither UTF-8 nor GB18030/GBK text", path=path,
+                              fix="save it as UTF-8 (e.g. iconv -f <encoding> -t UTF-8)")
+    if "\x00" in text or _control_ratio(text) > 0.01:
+        raise ReportError("the report looks binary (control characters), not text", path=path,
+                          fix="pass a plain-text .txt export of the report")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _cjk_count(text) < 20:
+        raise ReportError("the report contains almost no Chinese text", path=path,
+                          fix="pass the Chinese text of a government work report")
+    return text
+
+
+def _control_ratio(text: str) -> float:
+    bad = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t")
+    return bad / max(len(text), 1)
+
+
+def _cjk_count(text: str) -> int:
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+
+
+def read_report(path: Path) -> str:
+    """Read and decode the report at ``path``; see :func:`decode_report`."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ReportError("report file not found", path=path,
+                          fix="check the path, or run `geo build` with no argument for the default") from exc
+    except OSError as exc:
+        raise ReportError(f"cannot read the report ({exc.strerror})", path=path) from exc
+    return decode_report(data, path)
+
+
+# ----------------------------------------------------------------------------- structure
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Paragraph:
+    start: int
+    end: int
+    text: str
+    line: int                 # 1-based line number in the text
+    part_index: int           # index into Document.parts, -1 for the preamble
+    section_index: int        # index into Document.sections, -1 when none
+    lead: str = ""
+    sentences: list[Sentence] = field(default_factory=list)
+
+
+@dataclass
+class Part:
+    number: str               # 一, 二 …
+    title: str
+    role: str                 # review | tasks | other
+    start: int
+    end: int = -1
+    year: int | None = None
+
+
+@dataclass
+class Section:
+    number: str               # 一 … 十
+    title: str
+    part_index: int
+    start: int
+    end: int = -1
+
+
+@dataclass
+class Document:
+    text: str
+    parts: list[Part]
+    sections: list[Section]
+    paragraphs: list[Paragraph]
+    report_year: int | None
+    warnings: list[str] = field(default_factory=list)
+
+    def sections_table(self) -> pd.DataFrame:
+        """The report's outline as a SECTIONS table (one row per part and section)."""
+        rows = []
+        for pi, part in enumerate(self.parts):
+            rows.append({"section_id": f"{pi + 1}", "part": part.role, "part_no": part.number,
+                         "part_title": part.title, "section": "", "section_title": "",
+                         "year": part.year, "start": part.start, "end": part.end})
+            for si, sec in enumerate(self.sections):
+                if sec.part_index == pi:
+                    rows.append({"section_id": self.section_id(pi, si), "part": part.role,
+                                 "part_no": part.number, "part_title": part.title,
+                                 "section": sec.number, "section_title": sec.title,
+                                 "year": part.year, "start": sec.start, "end": sec.end})
+        frame = pd.DataFrame(rows, columns=SECTIONS)
+        frame["year"] = frame["year"].astype("Int64")
+        return frame
+
+    def section_id(self, part_index: int, section_index: int) -> str:
+        if part_index < 0:
+            return "0"
+        if section_index < 0:
+            return f"{part_index + 1}"
+        return f"{part_index + 1}.{_section_ordinal(self.sections, section_index)}"
+
+
+def _section_ordinal(sections: list[Section], index: int) -> int:
+    part = sections[index].part_index
+    return sum(1 for s in sections[: index + 1] if s.part_index == part)
+
+
+def part_role(title: str) -> str:
+    """Classify a part heading by meaning: ``review``, ``tasks`` or ``other``."""
+    if any(cue in title for cue in REVIEW_CUES):
+        return "review"
+    if any(cue in title for cue in TASKS_CUES):
+        return "tasks"
+    return "other"
+
+
+def _is_heading_title(title: str) -> bool:
+    return (0 < len(title) <= _HEADING_MAX and title[-1] not in "。；;！？，,：:"
+            and "。" not in title)
+
+
+def _lines(text: str):
+    pos = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        yield number, pos, line
+        pos += len(line) + 1
+
+
+def split_sentences(text: str, offset: int) -> list[Sentence]:
+    """Split a paragraph into sentences ending at 。！？ (offsets are absolute)."""
+    out: list[Sentence] = []
+    start = 0
+    for i, ch in enumerate(text):
+        if ch in SENTENCE_END:
+            out.append(Sentence(offset + start, offset + i + 1, text[start : i + 1]))
+            start = i + 1
+    if start < len(text) and text[start:].strip():
+        out.append(Sentence(offset + start, offset + len(text), text[start:]))
+    return out
+
+
+def lead_phrase(sentences: list[Sentence], max_len: int = 24) -> str:
+    """A paragraph's lead phrase: a short first sentence without commas, minus its 。."""
+    if len(sentences) < 2:
+        return ""
+    first = sentences[0].text.strip()
+    if not first.endswith("。"):
+        return ""
+    body = first[:-1]
+    if len(body) <= max_len and not any(p in body for p in "，,；;、："):
+        return body
+    return ""
+
+
+def parse(text: str, source: Path | str = "<report>") -> Document:
+    """Parse report ``text`` into a :class:`Document` (pure; no I/O)."""
+    parts: list[Part] = []
+    sections: list[Section] = []
+    paragraphs: list[Paragraph] = []
+    warnings: list[str] = []
+    for number, pos, raw in _lines(text):
+        line = raw.strip()
+        if not line:
+            continue
+        lstart = pos + raw.index(line[0])
+        sec = SECTION_RE.match(line)
+        if sec and _is_heading_title(sec["title"]):
+            if not parts:
+                parts.append(Part("", "", "other", 0))
+            n = sec["n"]
+            sections.append(Section(arabic_to_cn(int(n)) if n.isdigit() else n, sec["title"],
+                                    len(parts) - 1, lstart))
+            continue
+        part = PART_RE.match(line)
+        if part and _is_heading_title(part["title"]) and _looks_like_part(part, line):
+            n = part["n1"] or part["n2"] or arabic_to_cn(int(part["n3"]))
+            parts.append(Part(n, part["title"], part_role(part["title"]), lstart,
+                              year=_year_in(part["title"])))
+            continue
+        paragraph = Paragraph(lstart, lstart + len(line), line, number, len(parts) - 1,
+                              _current_section(sections, len(parts) - 1))
+        paragraph.sentences = split_sentences(line, lstart)
+        paragraph.lead = lead_phrase(paragraph.sentences)
+        paragraphs.append(paragraph)
+    if not paragraphs:
+        raise ReportError("the report has no paragraphs of text", path=source,
+                          fix="pass the full text of the report")
+    if not parts:
+        warnings.append(f"{source}: no part headings (一、…) found; the whole text is one part")
+        parts.append(Part("", "", "other", 0))
+        for p in paragraphs:
+            p.part_index = 0
+    _close_spans(parts, sections, len(text))
+    year = _report_year(parts, text)
+    _assign_years(parts, year)
+    if text.rstrip()[-1:] not in "。！？!?”）)" and len(text) > 200:
+        warnings.append(f"{source}: the text does not end with a full stop; it may be truncated")
+    return Document(text, parts, sections, paragraphs, year, warnings)
+
+
+def _looks_like_part(match: re.Match, line: str) -> bool:
+    # A part heading is short; numbered list items inside paragraphs ("一是…") are not.
+    title = match["title"]
+    return not title.startswith(("是", "要", "在", "和")) and len(line) <= _HEADING_MAX + 6
+
+
+def _current_section(sections: list[Section], part_index: int) -> int:
+    if sections and sections[-1].part_index == part_index and part_index >= 0:
+        return len(sections) - 1
+    return -1
+
+
+def _close_spans(parts: list[Part], sections: list[Section], length: int) -> None:
+    for i, part in enumerate(parts):
+        part.end = parts[i + 1].start if i + 1 < len(parts) else length
+    for i, sec in enumerate(sections):
+        nxt = [s.start for s in sections[i + 1 :]] + [
+            p.start for p in parts if p.start > sec.start] + [length]
+        sec.end = min(nxt)
+
+
+def _year_in(title: str) -> int | None:
+    m = YEAR_RE.search(title)
+    return int(m.group(0)) if m else None
+
+
+def _report_year(parts: list[Part], text: str) -> int | None:
+    """The year the report is for: the tasks part's year, or the review year + 1."""
+    for part in parts:
+        if part.role == "tasks" and part.year:
+            return part.year
+    for part in parts:
+        if part.role == "review" and part.year:
+            return part.year + 1
+    years = [int(m.group(0)) for m in YEAR_RE.finditer(text[:3000])]
+    return max(years) if years else None
+
+
+def _assign_years(parts: list[Part], report_year: int | None) -> None:
+    for part in parts:
+        if part.year is None and report_year is not None:
+            part.year = report_year - 1 if part.role == "review" else report_year

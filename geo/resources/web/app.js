@@ -1,0 +1,686 @@
+/* Web map behaviour: styles, popups, legend, project list, filters, language.
+ *
+ * Safety rule: every string that comes from the report or the gazetteer is put
+ * into the page with textContent / createTextNode / setAttribute, never with
+ * innerHTML.  Links are made only from http(s) URLs (or vetted relative
+ * download paths).  Colours and dash arrays come from statuses.json /
+ * themes.json (validated as #RRGGBB and numbers when the page is built).
+ *
+ * Test hook: window.GEOMAP (drawnIds, openProject, setLang, state).
+ */
+(function () {
+  "use strict";
+
+  var I18N = window.GEOMAP_I18N;
+  var SVGNS = "http://www.w3.org/2000/svg";
+  var D = null;            // data document (parsed lazily: it sits in <head>)
+  var ctx = null;          // {map, control, boundaries, groups}
+  var statusBy = {}, themeBy = {};
+  var featureLayers = {};  // project id -> [leaflet layers]
+  var layerGroupOf = {};   // project id -> layer group key
+  var choro = null, legendBox = null;
+  var state = {lang: "zh", q: "", theme: "", status: "", part: "", district: "",
+               metric: "n_projects"};
+
+  function data() {
+    if (!D) {
+      D = JSON.parse(document.getElementById("geomap-data").textContent);
+      D.style.statuses.forEach(function (s) { statusBy[s.code] = s; });
+      D.style.themes.forEach(function (t) { themeBy[t.id] = t; });
+    }
+    return D;
+  }
+
+  /* ---------------------------------------------------------------- helpers */
+
+  function t(key) {
+    var table = I18N[state.lang] || I18N.zh;
+    return key in table ? table[key] : (key in I18N.zh ? I18N.zh[key] : key);
+  }
+
+  function fmt(key, values) {
+    return t(key).replace(/\{(\w+)\}/g, function (_, k) { return String(values[k]); });
+  }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") { node.textContent = attrs[k]; }
+      else if (k === "className") { node.className = attrs[k]; }
+      else if (attrs[k] !== null && attrs[k] !== undefined && attrs[k] !== false) {
+        node.setAttribute(k, attrs[k] === true ? "" : String(attrs[k]));
+      }
+    });
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined) { return; }
+      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+
+  function svg(tag, attrs, children) {
+    var node = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, String(attrs[k])); });
+    (children || []).forEach(function (c) { node.appendChild(c); });
+    return node;
+  }
+
+  function isHttpUrl(s) {
+    if (typeof s !== "string" || !/^https?:\/\/[^\s<>"']+$/i.test(s)) { return false; }
+    try { var u = new URL(s); return u.protocol === "http:" || u.protocol === "https:"; }
+    catch (e) { return false; }
+  }
+
+  function isSafeRelative(s) {
+    return typeof s === "string" && /^[A-Za-z0-9_][A-Za-z0-9_./%-]*$/.test(s) &&
+      s.split("/").indexOf("..") < 0;
+  }
+
+  function statusOf(p) { return statusBy[p.status] || statusBy.other; }
+  function themeOf(p) { return themeBy[p.theme] || themeBy[data().style.themes[0].id]; }
+  function bi(obj) { return state.lang === "en" ? obj.en : obj.zh; }
+  function both(obj) { return obj.zh + " / " + obj.en; }
+
+  function dashString(dash, width) {
+    if (!dash || !dash.length) { return null; }
+    return dash.map(function (d) { return d * width; }).join(" ");
+  }
+
+  function isDotted(dash) {
+    return !!dash && dash.length > 0 && Math.min.apply(null, dash) <= 1;
+  }
+
+  /* ---------------------------------------------------------------- styling */
+
+  function lineStyle(s, width) {
+    return {color: s.color, weight: width, opacity: s.opacity,
+            dashArray: dashString(s.dash, width),
+            lineCap: isDotted(s.dash) ? "round" : "butt"};
+  }
+
+  function featureStyle(feature) {
+    var p = data().projects[feature.properties.i];
+    var polygon = /Polygon/.test(feature.geometry.type);
+    var style = lineStyle(statusOf(p), polygon ? 2 : 4);
+    style.fill = polygon;
+    style.fillColor = statusOf(p).color;
+    style.fillOpacity = 0.2 * statusOf(p).opacity;
+    style.className = "geomap-feature";
+    return style;
+  }
+
+  var SHAPES = {
+    circle: function () { return svg("circle", {cx: 10, cy: 10, r: 7}); },
+    square: function () { return svg("rect", {x: 3.5, y: 3.5, width: 13, height: 13}); },
+    triangle: function () { return svg("polygon", {points: "10,2.5 17.5,16.5 2.5,16.5"}); },
+    diamond: function () { return svg("polygon", {points: "10,2 18,10 10,18 2,10"}); },
+    cross: function () {
+      return svg("polygon", {points: "7,2.5 13,2.5 13,7 17.5,7 17.5,13 13,13 13,17.5 " +
+                                      "7,17.5 7,13 2.5,13 2.5,7 7,7"});
+    },
+    star: function () {
+      return svg("polygon", {points: "10,1.5 12.4,7.2 18.5,7.6 13.8,11.5 15.3,17.5 10,14.2 " +
+                                      "4.7,17.5 6.2,11.5 1.5,7.6 7.6,7.2"});
+    },
+    pentagon: function () { return svg("polygon", {points: "10,2 18,8 15,17.5 5,17.5 2,8"}); }
+  };
+
+  function markerSvg(shape, s, size) {
+    var node = (SHAPES[shape] || SHAPES.circle)();
+    node.setAttribute("fill", s.color);
+    node.setAttribute("fill-opacity", String(Math.max(s.opacity, 0.35)));
+    node.setAttribute("stroke", "#1a1a1a");
+    node.setAttribute("stroke-width", "1.6");
+    if (s.dash && s.dash.length) {
+      node.setAttribute("stroke-dasharray", dashString(s.dash, 0.8));
+      node.setAttribute("stroke-linecap", isDotted(s.dash) ? "round" : "butt");
+    }
+    return svg("svg", {width: size, height: size, viewBox: "0 0 20 20",
+                       "aria-hidden": "true", focusable: "false"}, [node]);
+  }
+
+  function pointToLayer(feature, latlng) {
+    var p = data().projects[feature.properties.i];
+    var holder = document.createElement("div");
+    holder.appendChild(markerSvg(themeOf(p).marker, statusOf(p), 20));
+    var icon = L.divIcon({className: "geomap-feature geomap-pt", html: holder.innerHTML,
+                          iconSize: [20, 20], iconAnchor: [10, 10], popupAnchor: [0, -9],
+                          tooltipAnchor: [10, 0]});
+    return L.marker(latlng, {icon: icon, title: p.name, alt: p.name, keyboard: true,
+                             riseOnHover: true});
+  }
+
+  function boundaryStyle() {
+    return {color: "#555555", weight: 1.2, opacity: 0.8, fill: false, dashArray: null,
+            className: "geomap-district"};
+  }
+
+  /* ----------------------------------------------------------------- popups */
+
+  function partLabel(part, year) {
+    var label = t("part_" + (part || "other"));
+    return year ? label + " (" + year + ")" : label;
+  }
+
+  function quoteNode(m) {
+    var q = el("blockquote", {className: "gm-quote"});
+    var start = m.hl[0], end = m.hl[1];
+    if (!(start >= 0 && end > start) && m.phrase) {
+      start = m.quote.indexOf(m.phrase);
+      end = start >= 0 ? start + m.phrase.length : -1;
+    }
+    if (start >= 0 && end > start) {
+      q.appendChild(document.createTextNode(m.quote.slice(0, start)));
+      q.appendChild(el("mark", {text: m.quote.slice(start, end)}));
+      q.appendChild(document.createTextNode(m.quote.slice(end)));
+    } else {
+      q.textContent = m.quote;
+    }
+    return q;
+  }
+
+  function row(label, value) {
+    if (value === null || value === undefined || value === "") { return null; }
+    return el("tr", {}, [el("th", {scope: "row", text: label}),
+                         typeof value === "string" ? el("td", {text: value})
+                                                   : el("td", {}, [value])]);
+  }
+
+  function sourceNode(p) {
+    if (isHttpUrl(p.source)) {
+      return el("a", {href: p.source, target: "_blank", rel: "noopener noreferrer",
+                      text: p.source});
+    }
+    return p.source;
+  }
+
+  function projectDetails(p) {
+    var s = statusOf(p);
+    var kind = data().style.kinds[p.kind] || {zh: p.kind, en: p.kind};
+    var box = el("div", {className: "gm-popup", lang: "zh"});
+    box.appendChild(el("h3", {className: "gm-popup-title", text: p.name}));
+    if (p.name_en) { box.appendChild(el("p", {className: "gm-popup-en", lang: "en",
+                                              text: p.name_en})); }
+    var chip = el("span", {className: "gm-chip"}, [markerSvg(themeOf(p).marker, s, 14),
+                                                   " " + s.zh + " · " + s.en]);
+    box.appendChild(el("p", {className: "gm-popup-status"}, [chip]));
+    var table = el("table", {className: "gm-table"}, [el("tbody", {}, [
+      row(t("kind"), both(kind)),
+      row(t("theme"), both(themeOf(p))),
+      row(t("status"), (p.status_label_zh || s.zh) + " / " + (p.status_label_en || s.en) +
+          (p.status_phrase ? "（" + p.status_phrase + "）" : "")),
+      row(t("year"), p.year === null ? "" : String(p.year)),
+      row(t("districts"), p.districts.join("、")),
+      row(t("precision"), p.precision ? t("precision_" + p.precision) + " (" + p.precision + ")"
+                                      : ""),
+      row(t("source"), sourceNode(p)),
+      row(t("length"), p.length_km ? p.length_km + " km" : ""),
+      row(t("area"), p.area_km2 ? p.area_km2 + " km²" : "")
+    ].filter(Boolean))]);
+    box.appendChild(table);
+    if (!p.located) { box.appendChild(el("p", {className: "gm-badge", text: t("notOnMapLong")})); }
+    box.appendChild(mentionsNode(p));
+    return box;
+  }
+
+  function mentionsNode(p) {
+    var list = el("ol", {className: "gm-mentions"});
+    p.mentions.forEach(function (m) {
+      var where = partLabel(m.part, m.year) +
+        (m.section_title ? " · " + m.section_title : "");
+      list.appendChild(el("li", {}, [el("div", {className: "gm-where", text: where}),
+                                     quoteNode(m)]));
+    });
+    return el("div", {}, [el("h4", {text: t("mentions") + " (" + p.mentions.length + ")"}),
+                          list]);
+  }
+
+  function tooltipNode(p) {
+    var s = statusOf(p);
+    return el("span", {}, [el("strong", {text: p.name}), " · " + bi(s)]);
+  }
+
+  function onFeature(feature, layer) {
+    var p = data().projects[feature.properties.i];
+    (featureLayers[p.id] = featureLayers[p.id] || []).push(layer);
+    layer.bindPopup(function () { return projectDetails(p); },
+                    {maxWidth: 380, minWidth: 240, autoPanPadding: [24, 24],
+                     className: "gm-leaflet-popup"});
+    layer.bindTooltip(function () { return tooltipNode(p); }, {sticky: !layer.getLatLng,
+                                                                direction: "top"});
+  }
+
+  /* ------------------------------------------------------ district summary */
+
+  var RAMP = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"];  // ColorBrewer YlGnBu
+
+  function summaryRows() { return data().summary.rows; }
+
+  function metricValues() {
+    return summaryRows().map(function (r) { return r[state.metric]; })
+      .filter(function (v) { return v !== null; });
+  }
+
+  function classBreaks() {
+    var values = metricValues(), max = values.length ? Math.max.apply(null, values) : 0;
+    var breaks = [];
+    for (var i = 1; i <= RAMP.length; i++) { breaks.push(max * i / RAMP.length); }
+    return breaks;
+  }
+
+  function rampColour(value) {
+    if (value === null || value === undefined) { return "#dddddd"; }
+    var breaks = classBreaks();
+    for (var i = 0; i < breaks.length; i++) { if (value <= breaks[i]) { return RAMP[i]; } }
+    return RAMP[RAMP.length - 1];
+  }
+
+  function choroStyle(feature) {
+    var r = summaryRows()[feature.properties.d];
+    return {color: "#333333", weight: 1, opacity: 0.9, fillOpacity: 0.65,
+            fillColor: rampColour(r[state.metric]), className: "geomap-choro"};
+  }
+
+  function columnLabel(key) {
+    var m = /^n_(.+)$/.exec(key);
+    if ("col_" + key in I18N.zh) { return t("col_" + key); }
+    if (m && statusBy[m[1]]) { return t("col_n") + bi(statusBy[m[1]]); }
+    if (m && themeBy[m[1]]) { return t("col_n") + bi(themeBy[m[1]]); }
+    m = /^(rail|road)_km(?:_(.+))?$/.exec(key);
+    if (m) {
+      var base = t("col_" + m[1] + "_km");
+      return m[2] ? base + " · " + (statusBy[m[2]] ? bi(statusBy[m[2]]) : m[2]) : base;
+    }
+    return key;
+  }
+
+  function summaryTable(r) {
+    var cols = data().summary.columns;
+    return el("table", {className: "gm-table gm-summary-table"}, [el("tbody", {},
+      cols.map(function (c, i) {
+        return el("tr", {"data-col": c}, [el("th", {scope: "row", text: columnLabel(c)}),
+                                          el("td", {text: r.cells[i]})]);
+      }))]);
+  }
+
+  function onDistrict(feature, layer) { layer.feature = feature; }
+
+  function buildChoropleth() {
+    if (!ctx.boundaries) { return; }
+    choro = L.geoJSON(ctx.boundaries.toGeoJSON(), {
+      pane: "geomap-districts", style: choroStyle,
+      onEachFeature: function (feature, layer) {
+        var r = summaryRows()[feature.properties.d];
+        layer.bindPopup(function () {
+          return el("div", {className: "gm-popup gm-district-popup"},
+                    [el("h3", {className: "gm-popup-title", text: r.name}), summaryTable(r)]);
+        }, {maxWidth: 360});
+        layer.bindTooltip(function () {
+          var v = r[state.metric];
+          return r.name + ": " + (v === null ? t("noData") : v);
+        }, {sticky: true});
+      }
+    });
+    ctx.control.addOverlay(choro, t("districtLayer") + " / " + I18N.en.districtLayer);
+    choro.on("add remove", function () { renderLegend(); });
+  }
+
+  /* ----------------------------------------------------------------- legend */
+
+  function legendLine(s) {
+    var w = 4;
+    var line = svg("line", {x1: 2, y1: 8, x2: 46, y2: 8, stroke: s.color, "stroke-width": w,
+                            "stroke-opacity": s.opacity,
+                            "stroke-linecap": isDotted(s.dash) ? "round" : "butt"});
+    if (s.dash && s.dash.length) { line.setAttribute("stroke-dasharray", dashString(s.dash, w)); }
+    return svg("svg", {width: 48, height: 16, viewBox: "0 0 48 16", "aria-hidden": "true",
+                       focusable: "false"}, [line]);
+  }
+
+  function legendItem(sample, zh, en, code) {
+    return el("li", {"data-code": code || null}, [sample, el("span", {lang: "zh", text: zh}),
+                                                  el("span", {lang: "en", className: "gm-en",
+                                                              text: en})]);
+  }
+
+  function legendContent() {
+    var body = el("div", {id: "gm-legend-body", className: "gm-legend-body"});
+    body.appendChild(el("h3", {text: t("legendStatus")}));
+    body.appendChild(el("ul", {className: "gm-legend-list gm-legend-status"},
+      data().style.statuses.map(function (s) { return legendItem(legendLine(s), s.zh, s.en,
+                                                                 s.code); })));
+    body.appendChild(el("h3", {text: t("legendTheme")}));
+    var neutral = {color: "#ffffff", opacity: 1, dash: []};
+    body.appendChild(el("ul", {className: "gm-legend-list gm-legend-theme"},
+      data().style.themes.map(function (th) {
+        return legendItem(markerSvg(th.marker, neutral, 16), th.zh, th.en, th.id);
+      })));
+    if (choro && ctx.map.hasLayer(choro)) { body.appendChild(choroLegend()); }
+    return body;
+  }
+
+  function choroLegend() {
+    var box = el("div", {className: "gm-choro-legend"});
+    box.appendChild(el("h3", {text: t("legendChoro")}));
+    var select = el("select", {className: "gm-input", "aria-label": t("metric"),
+                               id: "gm-metric"});
+    ["n_projects", "per_100km2"].forEach(function (m) {
+      select.appendChild(el("option", {value: m, text: t("metric_" + m),
+                                       selected: m === state.metric}));
+    });
+    select.addEventListener("change", function () {
+      state.metric = select.value;
+      choro.setStyle(choroStyle);
+      renderLegend();
+      var again = document.getElementById("gm-metric");
+      if (again) { again.focus(); }
+    });
+    box.appendChild(select);
+    var breaks = classBreaks(), lo = 0;
+    box.appendChild(el("ul", {className: "gm-legend-list gm-ramp"}, RAMP.map(function (c, i) {
+      var label = fmtNum(lo) + "–" + fmtNum(breaks[i]);
+      lo = breaks[i];
+      return el("li", {}, [svg("svg", {width: 24, height: 14, "aria-hidden": "true"},
+                                [svg("rect", {width: 24, height: 14, fill: c,
+                                              stroke: "#333"})]), label]);
+    })));
+    return box;
+  }
+
+  function fmtNum(v) { return (Math.round(v * 10) / 10).toString(); }
+
+  function renderLegend() {
+    if (!legendBox) { return; }
+    var old = document.getElementById("gm-legend-body");
+    var open = legendBox.getAttribute("data-open") === "1";
+    var fresh = legendContent();
+    fresh.hidden = !open;
+    if (old) { legendBox.replaceChild(fresh, old); } else { legendBox.appendChild(fresh); }
+    var btn = legendBox.querySelector(".gm-legend-toggle");
+    btn.textContent = t("legend");
+    btn.setAttribute("aria-label", t("legendToggle"));
+  }
+
+  function buildLegend() {
+    var Legend = L.Control.extend({
+      options: {position: "bottomright"},
+      onAdd: function () {
+        legendBox = el("div", {className: "gm-legend leaflet-bar", role: "region",
+                               "aria-label": "Legend 图例"});
+        var btn = el("button", {type: "button", className: "gm-legend-toggle",
+                                "aria-controls": "gm-legend-body"});
+        btn.addEventListener("click", function () {
+          var open = legendBox.getAttribute("data-open") !== "1";
+          legendBox.setAttribute("data-open", open ? "1" : "0");
+          btn.setAttribute("aria-expanded", open ? "true" : "false");
+          document.getElementById("gm-legend-body").hidden = !open;
+        });
+        legendBox.appendChild(btn);
+        var open = !(data().embed || window.innerWidth < 700);
+        legendBox.setAttribute("data-open", open ? "1" : "0");
+        btn.setAttribute("aria-expanded", open ? "true" : "false");
+        L.DomEvent.disableClickPropagation(legendBox);
+        L.DomEvent.disableScrollPropagation(legendBox);
+        return legendBox;
+      }
+    });
+    new Legend().addTo(ctx.map);
+    renderLegend();
+  }
+
+  /* ------------------------------------------------------ list and filters */
+
+  function matches(p) {
+    var q = state.q.trim().toLowerCase();
+    if (q && (p.name + " " + p.name_en + " " + p.districts.join(" ")).toLowerCase()
+        .indexOf(q) < 0) { return false; }
+    if (state.theme && p.theme !== state.theme) { return false; }
+    if (state.status && p.status !== state.status) { return false; }
+    if (state.part && p.part !== state.part) { return false; }
+    if (state.district && p.districts.indexOf(state.district) < 0) { return false; }
+    return true;
+  }
+
+  function groupOf(p) { return ctx.groups[p.status === "planning" ? "planning" : p.theme]; }
+
+  function applyFilterToMap() {
+    data().projects.forEach(function (p) {
+      var group = groupOf(p), keep = matches(p);
+      (featureLayers[p.id] || []).forEach(function (layer) {
+        if (!group) { return; }
+        if (keep && !group.hasLayer(layer)) { group.addLayer(layer); }
+        if (!keep && group.hasLayer(layer)) { layer.closePopup(); group.removeLayer(layer); }
+      });
+    });
+  }
+
+  function listRow(p) {
+    var s = statusOf(p), th = themeOf(p);
+    var meta = bi(s) + " · " + bi(th) + (p.districts.length ? " · " + p.districts.join("、")
+                                                              : "");
+    var btn = el("button", {type: "button", className: "gm-item", "data-pid": p.id,
+                            "aria-expanded": p.located ? null : "false"},
+                 [markerSvg(th.marker, s, 16),
+                  el("span", {className: "gm-item-text"}, [
+                    el("span", {className: "gm-item-name", text: p.name}),
+                    el("span", {className: "gm-item-meta", text: meta})]),
+                  p.located ? null : el("span", {className: "gm-badge", text: t("notOnMap")})]);
+    var li = el("li", {className: "gm-row" + (p.located ? "" : " gm-unlocated")}, [btn]);
+    btn.addEventListener("click", function () {
+      if (p.located) { openProject(p.id); } else { toggleDetails(li, btn, p); }
+    });
+    return li;
+  }
+
+  function toggleDetails(li, btn, p) {
+    var existing = li.querySelector(".gm-detail");
+    if (existing) {
+      li.removeChild(existing);
+      btn.setAttribute("aria-expanded", "false");
+      return;
+    }
+    li.appendChild(el("div", {className: "gm-detail"}, [projectDetails(p)]));
+    btn.setAttribute("aria-expanded", "true");
+  }
+
+  function renderList() {
+    var list = document.getElementById("gm-list");
+    var projects = data().projects, shown = projects.filter(matches);
+    list.textContent = "";
+    shown.forEach(function (p) { list.appendChild(listRow(p)); });
+    if (!shown.length) { list.appendChild(el("li", {className: "gm-empty", text: t("noMatch")})); }
+    var unlocated = shown.filter(function (p) { return !p.located; }).length;
+    document.getElementById("gm-count").textContent =
+      fmt("count", {shown: shown.length, total: projects.length, unlocated: unlocated});
+  }
+
+  function refresh() { renderList(); applyFilterToMap(); }
+
+  function fillSelect(id, key, options) {
+    var select = document.getElementById(id);
+    select.textContent = "";
+    select.appendChild(el("option", {value: "", text: t("all")}));
+    options.forEach(function (o) {
+      select.appendChild(el("option", {value: o.value, text: o.label,
+                                       selected: state[key] === o.value}));
+    });
+    if (!select.dataset.bound) {
+      select.dataset.bound = "1";
+      select.addEventListener("change", function () { state[key] = select.value; refresh(); });
+    }
+  }
+
+  function uniq(values) {
+    return values.filter(function (v, i) { return v && values.indexOf(v) === i; });
+  }
+
+  function renderFilters() {
+    var projects = data().projects;
+    var used = function (field) { return uniq(projects.map(function (p) { return p[field]; })); };
+    var themes = used("theme"), statuses = used("status"), parts = used("part");
+    fillSelect("gm-f-theme", "theme", data().style.themes.filter(function (x) {
+      return themes.indexOf(x.id) >= 0; }).map(function (x) {
+      return {value: x.id, label: bi(x)}; }));
+    fillSelect("gm-f-status", "status", data().style.statuses.filter(function (x) {
+      return statuses.indexOf(x.code) >= 0; }).map(function (x) {
+      return {value: x.code, label: bi(x)}; }));
+    fillSelect("gm-f-part", "part", ["review", "tasks", "other"].filter(function (x) {
+      return parts.indexOf(x) >= 0; }).map(function (x) {
+      return {value: x, label: t("part_" + x)}; }));
+    var districts = uniq([].concat.apply([], projects.map(function (p) { return p.districts; })));
+    var order = summaryRows().map(function (r) { return r.name; });
+    districts.sort(function (a, b) {
+      var ia = order.indexOf(a), ib = order.indexOf(b);
+      return (ia < 0 ? 999 : ia) - (ib < 0 ? 999 : ib) || (a < b ? -1 : a > b ? 1 : 0);
+    });
+    fillSelect("gm-f-district", "district", districts.map(function (d) {
+      return {value: d, label: d}; }));
+  }
+
+  function isMobile() { return window.matchMedia("(max-width: 700px)").matches; }
+
+  function setPanel(open) {
+    document.body.classList.toggle("gm-panel-closed", !open);
+    document.getElementById("gm-panel-toggle").setAttribute("aria-expanded",
+                                                           open ? "true" : "false");
+    if (ctx) { ctx.map.invalidateSize({pan: false}); }
+  }
+
+  function openProject(pid) {
+    var p = data().projects.filter(function (x) { return x.id === pid; })[0];
+    var layers = p ? featureLayers[p.id] || [] : [];
+    if (!layers.length) { return false; }
+    var group = groupOf(p), layer = layers[0];
+    if (group && !ctx.map.hasLayer(group)) { ctx.map.addLayer(group); }
+    if (group && !group.hasLayer(layer)) { group.addLayer(layer); }
+    if (isMobile() || data().embed) { setPanel(false); }
+    var opened = false;
+    var open = function () { if (!opened) { opened = true; layer.openPopup(); } };
+    ctx.map.once("moveend", open);
+    var reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    if (layer.getBounds) {
+      ctx.map.flyToBounds(layer.getBounds(), {maxZoom: 14, padding: [40, 40], duration: 0.6,
+                                              animate: !reduce});
+    } else {
+      ctx.map.flyTo(layer.getLatLng(), Math.max(ctx.map.getZoom(), 13),
+                    {duration: 0.6, animate: !reduce});
+    }
+    window.setTimeout(open, 900);
+    return true;
+  }
+
+  /* ------------------------------------------------ summary, downloads, i18n */
+
+  function renderSummary() {
+    var box = document.getElementById("gm-summary");
+    box.textContent = "";
+    summaryRows().forEach(function (r) {
+      if (r.name !== "全市" && r.name !== "未定位") { return; }
+      var label = r.name === "全市" ? t("cityRow") : t("unlocatedRow");
+      box.appendChild(el("details", {className: "gm-summary-row"}, [
+        el("summary", {text: label + ": " + (r.n_projects === null ? "–" : r.n_projects) +
+                             " " + t("col_n_projects")}),
+        summaryTable(r)]));
+    });
+  }
+
+  function renderDownloads() {
+    var list = document.getElementById("gm-downloads");
+    list.textContent = "";
+    data().downloads.forEach(function (d) {
+      var ok = d.url && (isHttpUrl(d.url) || isSafeRelative(d.url));
+      list.appendChild(el("li", {}, [ok ? el("a", {href: d.url, text: d.label,
+                                                   download: isHttpUrl(d.url) ? null : true})
+                                        : el("span", {text: d.label + " (" + d.raw + ")"})]));
+    });
+    if (!data().downloads.length) { list.appendChild(el("li", {text: t("noDownloads")})); }
+  }
+
+  function translateStatic() {
+    document.documentElement.lang = state.lang === "en" ? "en" : "zh-CN";
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (n) {
+      n.textContent = t(n.getAttribute("data-i18n"));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-aria]"), function (n) {
+      n.setAttribute("aria-label", t(n.getAttribute("data-i18n-aria")));
+    });
+    var q = document.getElementById("gm-q");
+    q.setAttribute("placeholder", t("searchPlaceholder"));
+    var lang = document.getElementById("gm-lang");
+    lang.textContent = t("otherLang");
+    lang.setAttribute("lang", state.lang === "en" ? "zh" : "en");
+    lang.setAttribute("aria-pressed", state.lang === "en" ? "true" : "false");
+    var m = data().meta;
+    document.getElementById("gm-title").textContent = m.title;
+    document.getElementById("gm-subtitle").textContent =
+      [m.city, m.report_year ? String(m.report_year) : ""].filter(Boolean).join(" · ");
+  }
+
+  function setLang(lang) {
+    state.lang = lang === "en" ? "en" : "zh";
+    translateStatic();
+    renderFilters();
+    renderList();
+    renderSummary();
+    renderDownloads();
+    renderLegend();
+    if (ctx) { ctx.map.closePopup(); }
+  }
+
+  function bindChrome() {
+    var q = document.getElementById("gm-q");
+    q.addEventListener("input", function () { state.q = q.value; refresh(); });
+    document.getElementById("gm-reset").addEventListener("click", function () {
+      state.q = state.theme = state.status = state.part = state.district = "";
+      q.value = "";
+      renderFilters();
+      refresh();
+    });
+    document.getElementById("gm-lang").addEventListener("click", function () {
+      setLang(state.lang === "en" ? "zh" : "en");
+    });
+    document.getElementById("gm-panel-toggle").addEventListener("click", function () {
+      setPanel(document.body.classList.contains("gm-panel-closed"));
+    });
+    var full = document.getElementById("gm-full");
+    if (data().embed && isSafeRelative(data().meta.full_page)) {
+      full.setAttribute("href", data().meta.full_page);
+      full.hidden = false;
+    }
+  }
+
+  function initialLang() {
+    var m = /(?:^|[#&?])lang=(en|zh)\b/.exec(window.location.hash + "&" +
+                                           window.location.search);
+    return m ? m[1] : "zh";
+  }
+
+  function start(context) {
+    ctx = context;
+    data();
+    buildChoropleth();
+    buildLegend();
+    bindChrome();
+    setPanel(!(data().embed || isMobile()));
+    setLang(initialLang());
+    refresh();
+  }
+
+  function drawnIds() {
+    var ids = [];
+    data().projects.forEach(function (p) {
+      if ((featureLayers[p.id] || []).some(function (l) { return ctx.map.hasLayer(l); })) {
+        ids.push(p.id);
+      }
+    });
+    return ids;
+  }
+
+  window.GEOMAP = {
+    start: start, featureStyle: featureStyle, pointToLayer: pointToLayer,
+    onFeature: onFeature, boundaryStyle: boundaryStyle, onDistrict: onDistrict,
+    openProject: openProject, setLang: setLang, drawnIds: drawnIds,
+    state: function () { return JSON.parse(JSON.stringify(state)); },
+    choropleth: function () { return choro; }, context: function () { return ctx; }
+  };
+})();
