@@ -15,7 +15,7 @@ import base64
 import hashlib
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from .errors import GeoError
@@ -36,7 +36,7 @@ def _resource_bytes(*parts: str) -> bytes:
                          fix="reinstall the package or run scripts/vendor_assets.py") from exc
 
 
-@lru_cache(maxsize=None)
+@cache
 def manifest() -> dict:
     """Return the parsed ``vendor/manifest.json``."""
     return json.loads(_resource_bytes("vendor", "manifest.json").decode("utf-8"))
@@ -52,7 +52,7 @@ def package_info(package: str) -> dict:
                          fix="add it to scripts/vendor_assets.py and rerun it") from exc
 
 
-@lru_cache(maxsize=None)
+@cache
 def vendor_bytes(package: str, name: str) -> bytes:
     """Return a vendored file's bytes after checking its sha256 against the manifest."""
     expected = package_info(package)["files"].get(name)
