@@ -39,7 +39,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import shapely.ops
 from shapely.geometry.base import BaseGeometry
 
 from . import settings
@@ -341,6 +340,20 @@ class _Context:
         shapely.prepare(zone)
         return zone
 
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        return shapely.STRtree(self.geoms)
+
+    def nearest_many(self, geoms: list[BaseGeometry]) -> list[int]:
+        """Index of the nearest district for each geometry (ties: lowest adcode)."""
+        if not geoms:
+            return []
+        pairs = self.tree.query_nearest(np.asarray(geoms, dtype=object), all_matches=True)
+        best = [len(self.geoms)] * len(geoms)
+        for k, i in zip(pairs[0], pairs[1], strict=True):
+            best[k] = min(best[k], int(i))
+        return best
+
     def nearest(self, geom: BaseGeometry) -> int:
         """Index of the district nearest to ``geom`` (ties: lowest adcode)."""
         dists = [g.distance(geom) for g in self.geoms]
@@ -424,8 +437,9 @@ def _allocate_measured(pid: str, parts: list[BaseGeometry], ctx: _Context, colum
     amounts = [measure(g.intersection(geom)) if g.intersects(geom) else 0.0 for g in ctx.geoms]
     offshore = geom.difference(ctx.outline)
     if not offshore.is_empty:
-        for piece in _offshore_pieces(offshore.intersection(ctx.zone)):
-            amounts[ctx.nearest(piece)] += measure(piece)
+        anchors, sizes = _offshore_pieces(offshore.intersection(ctx.zone), measure)
+        for i, size in zip(ctx.nearest_many(anchors), sizes, strict=True):
+            amounts[i] += size
     total = sum(amounts)
     if total <= 0:
         return []
@@ -433,19 +447,24 @@ def _allocate_measured(pid: str, parts: list[BaseGeometry], ctx: _Context, colum
             for i, a in enumerate(amounts) if a > 0]
 
 
-def _offshore_pieces(geom: BaseGeometry) -> list[BaseGeometry]:
-    """Cut offshore lines into short pieces (nearest district per piece); polygons per part."""
-    pieces: list[BaseGeometry] = []
+def _offshore_pieces(geom: BaseGeometry, measure) -> tuple[list[BaseGeometry], list[float]]:
+    """Offshore parts as (anchor geometry, amount) pairs.
+
+    Lines are cut into equal pieces of at most ``_OFFSHORE_PIECE_M``, each
+    anchored at its midpoint; polygons count per part.
+    """
+    anchors: list[BaseGeometry] = []
+    sizes: list[float] = []
     for part in _flat_parts(geom):
-        if part.geom_type != "LineString":
-            if part.geom_type == "Polygon":
-                pieces.append(part)
-            continue
-        n = max(1, int(np.ceil(part.length / _OFFSHORE_PIECE_M)))
-        cuts = np.linspace(0.0, part.length, n + 1)
-        bounds = zip(cuts[:-1], cuts[1:], strict=True)
-        pieces.extend(shapely.ops.substring(part, a, b) for a, b in bounds)
-    return pieces
+        if part.geom_type == "Polygon":
+            anchors.append(part)
+            sizes.append(measure(part))
+        elif part.geom_type == "LineString":
+            n = max(1, int(np.ceil(part.length / _OFFSHORE_PIECE_M)))
+            fractions = (np.arange(n) + 0.5) / n
+            anchors.extend(shapely.line_interpolate_point(part, fractions, normalized=True))
+            sizes.extend([measure(part) / n] * n)
+    return anchors, sizes
 
 
 def districts_column(allocation: pd.DataFrame) -> pd.Series:
