@@ -26,12 +26,10 @@ Allocation rules (see :func:`allocate`)
 from __future__ import annotations
 
 import html
-import json
 import sqlite3
 import unicodedata
 from collections.abc import Sequence
-from functools import cache, cached_property
-from importlib.resources import files
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,7 +39,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from . import settings
+from . import resources, settings
 from .coords import gcj02_to_wgs84, transform_geometry
 from .errors import GeoError, require
 
@@ -66,17 +64,6 @@ _OFFSHORE_PIECE_M = 500.0
 
 class DistrictError(GeoError, ValueError):
     """District boundaries cannot be found or read."""
-
-
-@cache
-def _resource(name: str) -> Any:
-    """Parsed ``geo/resources/<name>.json``.
-
-    Read here rather than through ``geo/resources.py``, which the package
-    folder ``geo/resources/`` shadows.
-    """
-    text = files("geo.resources").joinpath(f"{name}.json").read_text("utf-8")
-    return json.loads(text)
 
 
 # ---------------------------------------------------------------------------
@@ -258,7 +245,7 @@ def district_aliases(districts: gpd.GeoDataFrame, city: str | None = None) -> di
     for name in names:
         for form in [name, *short_names(name)]:
             aliases.setdefault(form, [name])
-    table = _resource("district_aliases")
+    table = resources.load("district_aliases")
     cities = [city] if city else [c for c in table if not c.startswith("_")]
     for key in cities:
         for form, members in table.get(key, {}).items():
@@ -491,10 +478,10 @@ ROAD_THEME = "roads"
 
 def summary_columns() -> list[str]:
     """Columns of :func:`summarise` (without ``geometry``), from themes/statuses data."""
-    statuses = [s["code"] for s in _resource("statuses")["statuses"]]
+    statuses = [s["code"] for s in resources.statuses()]
     return (["district", "adcode", "area_km2", "n_projects"]
             + [f"n_{s}" for s in statuses]
-            + [f"n_{t['id']}" for t in _resource("themes")["themes"]]
+            + [f"n_{t['id']}" for t in resources.themes()]
             + [f"rail_km_{s}" for s in statuses] + [f"road_km_{s}" for s in statuses]
             + ["per_100km2", "projects"])
 
@@ -533,7 +520,7 @@ def _allocation_with_attributes(projects: pd.DataFrame, allocation: pd.DataFrame
         "kind": projects["kind"].astype(str),
         "status": projects["status"].astype(str),
     })
-    kind_theme = {k: t["id"] for t in _resource("themes")["themes"] for k in t["kinds"]}
+    kind_theme = resources.theme_of_kind()
     given = projects["theme"] if "theme" in projects.columns else pd.Series("", projects.index)
     attrs["theme"] = [t if isinstance(t, str) and t else kind_theme.get(k, "")
                       for t, k in zip(given, attrs["kind"], strict=True)]
@@ -547,8 +534,8 @@ def _allocation_with_attributes(projects: pd.DataFrame, allocation: pd.DataFrame
 
 def _summary_row(label: str, adcode: str, area: float | None, geometry: BaseGeometry | None,
                  rows: pd.DataFrame) -> dict[str, Any]:
-    statuses = [s["code"] for s in _resource("statuses")["statuses"]]
-    theme_kinds = {t["id"]: set(t["kinds"]) for t in _resource("themes")["themes"]}
+    statuses = [s["code"] for s in resources.statuses()]
+    theme_kinds = {t["id"]: set(t["kinds"]) for t in resources.themes()}
     per_project = rows.drop_duplicates("project_id")
     status = per_project["status"].where(per_project["status"].isin(statuses), "other")
     out: dict[str, Any] = {"district": label, "adcode": adcode, "area_km2": area,
@@ -576,7 +563,7 @@ def _summary_row(label: str, adcode: str, area: float | None, geometry: BaseGeom
 def _display_columns() -> list[tuple[str, str]]:
     """(header, column) pairs shown by :func:`format_summary`."""
     cols = [("区县", "district"), ("项目", "n_projects")]
-    cols += [(s["zh"], f"n_{s['code']}") for s in _resource("statuses")["statuses"]]
+    cols += [(s["zh"], f"n_{s['code']}") for s in resources.statuses()]
     cols += [("轨道km", "rail_km"), ("道路km", "road_km"), ("项目/百平方公里", "per_100km2")]
     return cols
 
