@@ -254,6 +254,10 @@ def district_aliases(districts: gpd.GeoDataFrame, city: str | None = None) -> di
     return aliases
 
 
+#: A short county name followed by one of these names a natural feature, not the county.
+_NATURAL_FEATURE_CHARS = frozenset("江河溪湖湾港")
+
+
 def district_names_in_text(text: str, districts: gpd.GeoDataFrame,
                            city: str | None = None) -> list[str]:
     """County names mentioned in ``text``, in order of first mention, without repeats.
@@ -270,6 +274,10 @@ def district_names_in_text(text: str, districts: gpd.GeoDataFrame,
         form = next((f for f in forms if text.startswith(f, pos)), None)
         if form is None:
             pos += 1
+            continue
+        if form not in aliases[form] and text[pos + len(form): pos + len(form) + 1] in \
+                _NATURAL_FEATURE_CHARS:
+            pos += len(form)  # 奉化江, 象山港: a river or bay named after the county
             continue
         for name in aliases[form]:
             if name not in found:

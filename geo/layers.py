@@ -637,8 +637,8 @@ def _write_styles(con: sqlite3.Connection, tables: list[Table], stamp: str) -> N
 def _project_relations(tables: list[Table]) -> list[qgis_project.ProjectRelation]:
     names = {t.name for t in tables}
     rels = []
-    for parent in [t.name for t in tables if t.geom in GEOMETRY_CLASSES and "theme" in t.extra]
-                   + ["projects"]:
+    parents = [t.name for t in tables if "theme" in t.extra] + ["projects"]
+    for parent in parents:
         rels.append(qgis_project.ProjectRelation("提及 Mentions", parent, "mentions",
                                                  "project_id", "project_id"))
         rels.append(qgis_project.ProjectRelation("地理编码候选 Geocode candidates", parent,

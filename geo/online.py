@@ -31,7 +31,7 @@ import json
 import re
 import time
 import unicodedata
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -226,13 +226,25 @@ def match_score(key_a: str, key_b: str, threshold: float | None = None) -> float
     base_b, phases_b, numbers_b = _parts(key_b)
     if numbers_a != numbers_b or (phases_a and phases_b and phases_a != phases_b):
         return None
-    if not _district_prefixed(base_a, base_b):
-        limit = settings.fuzzy_threshold if threshold is None else threshold
-        matcher = difflib.SequenceMatcher(None, base_a, base_b, autojunk=False)
-        if (matcher.real_quick_ratio() < limit or matcher.quick_ratio() < limit
-                or matcher.ratio() < limit):
-            return None
+    limit = settings.fuzzy_threshold if threshold is None else threshold
+    if not (_district_prefixed(base_a, base_b) or _similar(base_a, base_b, limit)):
+        return None
     return min(round(difflib.SequenceMatcher(None, key_a, key_b).ratio(), 3), 0.999)
+
+
+@functools.lru_cache(maxsize=65536)
+def _counts(text: str) -> Counter[str]:
+    return Counter(text)
+
+
+def _similar(base_a: str, base_b: str, limit: float) -> bool:
+    """True if difflib's ratio of the two names reaches ``limit`` (cheap upper bounds first)."""
+    total = len(base_a) + len(base_b)
+    if total == 0 or 2 * min(len(base_a), len(base_b)) < limit * total:
+        return False
+    if 2 * sum((_counts(base_a) & _counts(base_b)).values()) < limit * total:
+        return False
+    return difflib.SequenceMatcher(None, base_a, base_b, autojunk=False).ratio() >= limit
 
 
 def _district_prefixed(base_a: str, base_b: str) -> bool:
@@ -298,20 +310,22 @@ def _group_features(features: gpd.GeoDataFrame) -> list[list[int]]:
     with the same name in different districts stay two candidates.
     """
     by_name: dict[tuple[str, str], list[int]] = {}
-    for i, row in features.iterrows():
-        tag = next((f"{k}={row[k]}" for k in QUERY_TAGS
-                    if isinstance(row.get(k), str)), "")
-        by_name.setdefault((str(row["name"]), tag), []).append(i)
+    tag_keys = [k for k in QUERY_TAGS if k in features.columns]
+    for i, row in zip(features.index, features[["name", *tag_keys]].itertuples(index=False),
+                      strict=True):
+        tag = next((f"{k}={v}" for k, v in zip(tag_keys, row[1:], strict=True)
+                    if isinstance(v, str)), "")
+        by_name.setdefault((str(row[0]), tag), []).append(i)
+    geometries = dict(zip(features.index, features.geometry.array, strict=True))
     groups: list[list[int]] = []
     for members in by_name.values():
-        groups.extend(_clusters(features.geometry.loc[members]))
+        groups.extend(_clusters(members, [geometries[i] for i in members]))
     return groups
 
 
-def _clusters(geometries: gpd.GeoSeries) -> list[list[int]]:
+def _clusters(labels: list[int], geometries: list[BaseGeometry]) -> list[list[int]]:
     """Split geometries into chains whose links are closer than GROUP_DISTANCE_DEG."""
-    labels = list(geometries.index)
-    parent = {i: i for i in labels}
+    parent = list(range(len(labels)))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -319,15 +333,13 @@ def _clusters(geometries: gpd.GeoSeries) -> list[list[int]]:
             i = parent[i]
         return i
 
-    for pos, i in enumerate(labels[:-1]):
-        near = shapely.dwithin(geometries.loc[i], geometries.loc[labels[pos + 1:]].values,
-                               GROUP_DISTANCE_DEG)
-        for j, is_near in zip(labels[pos + 1:], near, strict=True):
-            if is_near:
-                parent[root(j)] = root(i)
+    for i in range(len(labels) - 1):
+        near = shapely.dwithin(geometries[i], geometries[i + 1:], GROUP_DISTANCE_DEG)
+        for j in (i + 1 + k for k, is_near in enumerate(near) if is_near):
+            parent[root(j)] = root(i)
     clusters: dict[int, list[int]] = {}
-    for i in labels:
-        clusters.setdefault(root(i), []).append(i)
+    for i, label in enumerate(labels):
+        clusters.setdefault(root(i), []).append(label)
     return list(clusters.values())
 
 
@@ -369,6 +381,33 @@ def _osm_sort_key(osm_id: str) -> tuple[str, int]:
     return element, int(number)
 
 
+def _shortlister(keys: list[str]):
+    """Return a function giving the keys that could match a query key (in ``keys`` order).
+
+    A key can only match if its name without phases shares enough characters
+    with the query's: at least the shorter name (district prefix rule) or the
+    ``2 * common >= threshold * total`` bound of difflib's ratio.  Counting
+    shared characters through a character index avoids comparing every pair.
+    """
+    by_char: dict[str, list[int]] = {}
+    bases = [_parts(k)[0] for k in keys]
+    for n, base in enumerate(bases):
+        for char in set(base):
+            by_char.setdefault(char, []).append(n)
+
+    def shortlist(key: str) -> list[str]:
+        base = _parts(key)[0]
+        shared: Counter[int] = Counter()
+        for char, count in _counts(base).items():
+            for n in by_char.get(char, ()):
+                shared[n] += count
+        limit = settings.fuzzy_threshold
+        return [keys[n] for n in sorted(shared) if shared[n] >= min(len(base), len(bases[n]))
+                or 2 * shared[n] >= limit * (len(base) + len(bases[n]))]
+
+    return shortlist
+
+
 def match_features(names: Sequence[tuple[str, str]], features: gpd.GeoDataFrame,
                    prefixes: Sequence[str]) -> list[dict[str, Any]]:
     """Return candidate rows for every (project_id, name) matching an OSM feature name."""
@@ -377,11 +416,12 @@ def match_features(names: Sequence[tuple[str, str]], features: gpd.GeoDataFrame,
     index = _name_index(features, prefixes)
     groups = _group_features(features)
     group_of = {row: g for g, members in enumerate(groups) for row in members}
+    shortlist = _shortlister(list(index))
     out: list[dict[str, Any]] = []
     for project_id, name in names:
         key = normalize_name(name, prefixes)
         best: dict[int, float] = {}
-        for other in index:
+        for other in shortlist(key):
             score = match_score(key, other)
             for row in index[other] if score is not None else ():
                 best[group_of[row]] = max(score, best.get(group_of[row], 0.0))

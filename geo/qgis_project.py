@@ -284,6 +284,9 @@ def properties() -> ET.Element:
     _text(meas, "AreaUnits", "km2", type="QString")
     measure = ET.SubElement(props, "Measure")
     _text(measure, "Ellipsoid", "EPSG:7030", type="QString")
+    # Without this flag QGIS ignores <projectCrs> and opens the project without a CRS.
+    srs = ET.SubElement(props, "SpatialRefSys")
+    _text(srs, "ProjectionsEnabled", "1", type="int")
     return props
 
 

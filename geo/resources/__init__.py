@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> Any:
     """Return the parsed JSON resource ``geo/resources/<name>.json``."""
     text = resources.files("geo.resources").joinpath(f"{name}.json").read_text("utf-8")
@@ -37,3 +37,8 @@ def status_info(code: str) -> dict:
         if s["code"] == code:
             return s
     raise KeyError(code)
+
+
+def resource_text(name: str) -> str:
+    """Return the text of the packaged resource ``geo/resources/<name>``."""
+    return resources.files("geo.resources").joinpath(name).read_text("utf-8")

@@ -261,17 +261,21 @@
       .filter(function (v) { return v !== null; });
   }
 
+  /* Equal intervals between the smallest and the largest district value. */
   function classBreaks() {
-    var values = metricValues(), max = values.length ? Math.max.apply(null, values) : 0;
+    var values = metricValues();
+    var lo = values.length ? Math.min.apply(null, values) : 0;
+    var hi = values.length ? Math.max.apply(null, values) : 0;
     var breaks = [];
-    for (var i = 1; i <= RAMP.length; i++) { breaks.push(max * i / RAMP.length); }
-    return breaks;
+    for (var i = 1; i <= RAMP.length; i++) { breaks.push(lo + (hi - lo) * i / RAMP.length); }
+    return {lo: lo, hi: hi, breaks: breaks};
   }
 
   function rampColour(value) {
     if (value === null || value === undefined) { return "#dddddd"; }
-    var breaks = classBreaks();
-    for (var i = 0; i < breaks.length; i++) { if (value <= breaks[i]) { return RAMP[i]; } }
+    var c = classBreaks();
+    if (c.hi === c.lo) { return RAMP[2]; }
+    for (var i = 0; i < c.breaks.length; i++) { if (value <= c.breaks[i]) { return RAMP[i]; } }
     return RAMP[RAMP.length - 1];
   }
 
@@ -376,10 +380,12 @@
       if (again) { again.focus(); }
     });
     box.appendChild(select);
-    var breaks = classBreaks(), lo = 0;
-    box.appendChild(el("ul", {className: "gm-legend-list gm-ramp"}, RAMP.map(function (c, i) {
-      var label = fmtNum(lo) + "–" + fmtNum(breaks[i]);
-      lo = breaks[i];
+    var classes = classBreaks(), lo = classes.lo;
+    var ramp = classes.hi === classes.lo ? [RAMP[2]] : RAMP;
+    box.appendChild(el("ul", {className: "gm-legend-list gm-ramp"}, ramp.map(function (c, i) {
+      var hi = ramp.length === 1 ? classes.hi : classes.breaks[i];
+      var label = ramp.length === 1 ? fmtNum(hi) : fmtNum(lo) + "–" + fmtNum(hi);
+      lo = hi;
       return el("li", {}, [svg("svg", {width: 24, height: 14, "aria-hidden": "true"},
                                 [svg("rect", {width: 24, height: 14, fill: c,
                                               stroke: "#333"})]), label]);

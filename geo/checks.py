@@ -1,0 +1,80 @@
+"""Checks every located project must pass (run in the build and in tests).
+
+* the geometry is valid and inside the city (offshore within the coastal buffer);
+* a project whose name names a county lies (at least partly) in that county;
+* lines have a plausible length for their kind (a metro line is not 200 km);
+* no two different projects share an identical geometry by accident.
+
+:func:`check_projects` returns one row per failure (project_id, name, check,
+detail); the build writes them to ``checks.csv`` and warns.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from . import settings
+from .districts import district_names_in_text, within_city
+
+CHECK_COLUMNS = ["project_id", "name", "check", "detail"]
+
+#: Longest plausible line (km) per kind; kinds not listed are not checked.
+MAX_LENGTH_KM = {
+    "metro": 80, "intercity_rail": 150, "rail": 450, "expressway": 350, "road": 90,
+    "bridge": 40, "sea_crossing": 80, "tunnel_or_channel": 40, "seawall": 150,
+    "utility_tunnel": 30, "flood_control": 60, "water_works": 120,
+}
+
+
+def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
+                   city: str | None = None) -> pd.DataFrame:
+    """Return the failures of the checks above (empty when all pass)."""
+    rows: list[dict] = []
+    located = projects[projects.geometry.notna()]
+    if located.empty:
+        return pd.DataFrame(rows, columns=CHECK_COLUMNS)
+    lengths = located.geometry.to_crs(settings.metric_crs).length / 1000.0
+    by_name = dict(zip(districts["name"], districts.geometry, strict=True))
+    for (_, p), length_km in zip(located.iterrows(), lengths, strict=True):
+        geom = p.geometry
+        def fail(check: str, detail: str, p=p) -> None:
+            rows.append({"project_id": p["project_id"], "name": p["name"], "check": check,
+                         "detail": detail})
+        if not geom.is_valid:
+            fail("valid", "invalid geometry")
+            continue
+        if not within_city(geom, districts):
+            fail("inside_city", "outside the city and its coastal buffer")
+        named = district_names_in_text(p["name"], districts, city)
+        if named and p["precision"] != "district":
+            near = _near_km(geom, [by_name[n] for n in named if n in by_name], districts)
+            if near > _allowed_km(geom, districts):
+                fail("named_county", f"name names {'、'.join(named)} but the geometry is elsewhere")
+        limit = MAX_LENGTH_KM.get(p["kind"])
+        if limit and geom.geom_type in ("LineString", "MultiLineString") and length_km > limit:
+            fail("length", f"{length_km:.1f} km is implausible for a {p['kind']} (max {limit})")
+    wkb = located.geometry.to_wkb()
+    dupes = located[wkb.duplicated(keep=False) & (located["precision"] != "district")]
+    for _, group in dupes.groupby(wkb[dupes.index]):
+        names = "、".join(sorted(group["name"]))
+        for _, p in group.iterrows():
+            rows.append({"project_id": p["project_id"], "name": p["name"],
+                         "check": "duplicate_geometry", "detail": f"same geometry as {names}"})
+    return pd.DataFrame(rows, columns=CHECK_COLUMNS).sort_values(
+        ["project_id", "check"], kind="stable").reset_index(drop=True)
+
+
+def _near_km(geom, shapes, districts: gpd.GeoDataFrame) -> float:
+    """Distance (km) from ``geom`` to the nearest of ``shapes``, in the metric CRS."""
+    if not shapes:
+        return 0.0
+    series = gpd.GeoSeries([geom, *shapes], crs=districts.crs or "EPSG:4326")
+    metric = series.to_crs(settings.metric_crs)
+    return min(metric.iloc[0].distance(s) for s in metric.iloc[1:]) / 1000.0
+
+
+def _allowed_km(geom, districts: gpd.GeoDataFrame) -> float:
+    """1 km on land; the coastal buffer for features entirely at sea."""
+    land = districts.union_all()
+    return 1.0 if geom.intersects(land) else settings.coastal_buffer_km

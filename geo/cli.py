@@ -1,0 +1,127 @@
+"""Command-line tool ``geo``: thin over the library.
+
+    geo build [REPORT] [--city 宁波市] [--name ningbo_2024] [--online]
+    geo extract REPORT -o mentions.csv
+    geo evaluate mentions.csv gold.csv
+    geo summary [--name ningbo_2024] [--format text|markdown|html]
+
+Library errors (:class:`geo.errors.GeoError`) become one line on stderr and exit
+code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__, settings
+from .errors import GeoError
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .pipeline import build
+
+    result = build(args.report, city=args.city, name=args.name, root=args.root,
+                   online=args.online, progress=_progress)
+    failed = result.stages.counts()["failed_checks"]
+    return 1 if (failed and args.strict) else 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from .extract import extract
+    from .io import write_csv
+    from .report import parse, read_report
+    from .resolve import resolve
+    from .schema import MENTIONS
+
+    doc = parse(read_report(args.report), args.report)
+    for warning in doc.warnings:
+        _progress(f"warning: {warning}")
+    mentions, projects = resolve(extract(doc), args.city or "")
+    if args.output is None or str(args.output) == "-":
+        sys.stdout.write(mentions[MENTIONS].to_csv(index=False, lineterminator="\n"))
+    else:
+        write_csv(args.output, mentions[MENTIONS])
+        _progress(f"extract: {len(mentions)} mentions of {len(projects)} projects -> {args.output}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_files, format_evaluation
+
+    print(format_evaluation(evaluate_files(args.mentions, args.gold), max_rows=args.max_rows))
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .districts import format_summary
+    from .pipeline import output_paths
+
+    path = output_paths(args.name, args.root)["summary"]
+    if not path.exists():
+        raise GeoError("no district summary yet", path=path, fix="run `geo build` first")
+    summary = pd.read_csv(path, dtype={"adcode": str}, keep_default_na=False)
+    print(format_summary(summary, args.format))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="geo", description=(
+        "Map the projects a Chinese city's government work report names: "
+        "GeoPackage layers and a self-contained web map."))
+    p.add_argument("--version", action="version", version=f"geo {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build tables, GeoPackage and web map for a report")
+    b.add_argument("report", nargs="?", type=Path, default=None,
+                   help=f"report text (default: {settings.default_report.relative_to(settings.root)})")
+    b.add_argument("--city", default=None, help=f"city name (default: {settings.default_city})")
+    b.add_argument("--name", default=None, help="build name (default: ningbo_2024 / file stem)")
+    b.add_argument("--root", type=Path, default=None,
+                   help="write data/processed, layers and maps under this folder")
+    b.add_argument("--online", action="store_true",
+                   help="ask OpenStreetMap (osmnx) about unresolved projects; writes candidates")
+    b.add_argument("--strict", action="store_true", help="exit 1 if any geometry check fails")
+    b.set_defaults(func=cmd_build)
+
+    e = sub.add_parser("extract", help="extract project mentions from any report text")
+    e.add_argument("report", type=Path)
+    e.add_argument("-o", "--output", type=Path, default=None, help="CSV path (default: stdout)")
+    e.add_argument("--city", default="", help="city name, to strip its prefix from names")
+    e.set_defaults(func=cmd_extract)
+
+    v = sub.add_parser("evaluate", help="score mentions.csv against a gold annotation")
+    v.add_argument("mentions", type=Path)
+    v.add_argument("gold", type=Path)
+    v.add_argument("--max-rows", type=int, default=50)
+    v.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("summary", help="print the district summary of a build")
+    s.add_argument("--name", default=settings.default_name)
+    s.add_argument("--root", type=Path, default=None)
+    s.add_argument("--format", choices=["text", "markdown", "html"], default="text")
+    s.set_defaults(func=cmd_summary)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except GeoError as exc:
+        print(f"geo {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"geo {args.command}: interrupted; previous outputs are untouched", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

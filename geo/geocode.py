@@ -1,0 +1,150 @@
+"""Locate projects: gazetteer matching with kept candidates, county fallback, checks.
+
+Matching rules, tried in order for every spelling of a project's name:
+
+``exact``        the name equals a gazetteer name;
+``alias``        the name equals one of the row's aliases;
+``normalised``   the normalised keys are equal (宁波/市 prefixes, （暂名）, 项目/工程,
+                 full/half width; see :func:`geo.resolve.project_key`);
+``fuzzy``        :func:`geo.online.match_score` ≥ ``settings.fuzzy_threshold``, with
+                 line numbers equal and phases equal (三期 never takes 一期's geometry).
+
+Every candidate considered is kept in the CANDIDATES table with its rule and
+score; the chosen one is flagged.  A project with no candidate falls back to a
+county named in its name, then in its sentence (``precision=district``); otherwise
+it is unresolved and listed with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+from shapely.ops import unary_union
+
+from .districts import district_names_in_text
+from .online import match_score
+from .resolve import project_key
+from .schema import CANDIDATES, UNRESOLVED
+
+RULE_RANK = {"exact": 0, "alias": 1, "normalised": 2, "fuzzy": 3}
+
+
+@dataclass(frozen=True)
+class Match:
+    row: int          # gazetteer index
+    candidate: str    # the gazetteer name or alias matched
+    rule: str
+    score: float
+
+
+def _gazetteer_keys(gazetteer: gpd.GeoDataFrame, city: str) -> list[tuple[int, str, str, bool]]:
+    """(row index, spelling, key, is_alias) for every gazetteer name and alias."""
+    out = []
+    for idx, row in gazetteer.iterrows():
+        out.append((idx, row["name"], project_key(row["name"], city), False))
+        for alias in row["aliases"]:
+            out.append((idx, alias, project_key(alias, city), True))
+    return out
+
+
+def candidates_for(name: str, gazetteer_keys, city: str) -> list[Match]:
+    """All gazetteer candidates for one spelling, best first (pure)."""
+    key = project_key(name, city)
+    best: dict[int, Match] = {}
+    for idx, spelling, gkey, is_alias in gazetteer_keys:
+        if name == spelling:
+            match = Match(idx, spelling, "alias" if is_alias else "exact", 1.0)
+        elif key == gkey:
+            match = Match(idx, spelling, "normalised", 1.0)
+        else:
+            score = match_score(key, gkey)
+            if score is None:
+                continue
+            match = Match(idx, spelling, "fuzzy", float(score))
+        old = best.get(idx)
+        if old is None or (RULE_RANK[match.rule], -match.score) < (RULE_RANK[old.rule], -old.score):
+            best[idx] = match
+    return sorted(best.values(), key=lambda m: (RULE_RANK[m.rule], -m.score, m.row))
+
+
+def match_names(names: list[str], gazetteer: gpd.GeoDataFrame | None,
+                city: str) -> dict[str, list[Match]]:
+    """Candidates for every distinct name (empty lists without a gazetteer)."""
+    if gazetteer is None or gazetteer.empty:
+        return {n: [] for n in names}
+    keys = _gazetteer_keys(gazetteer, city)
+    return {n: candidates_for(n, keys, city) for n in dict.fromkeys(names)}
+
+
+def chosen_rows(matches: dict[str, list[Match]]) -> dict[str, int]:
+    """The gazetteer row chosen for each name that has a candidate."""
+    return {name: ms[0].row for name, ms in matches.items() if ms}
+
+
+def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, list[Match]],
+           gazetteer: gpd.GeoDataFrame | None, districts: gpd.GeoDataFrame,
+           city: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame]:
+    """Give every project a geometry, precision and source, or a reason it has none.
+
+    Returns ``(projects, candidates, unresolved)``; ``projects`` is a
+    GeoDataFrame in EPSG:4326 with geometry None for unresolved projects.
+    """
+    cand_rows, records, unresolved = [], [], []
+    quotes = mentions.groupby("project_id")["quote"].apply(list).to_dict()
+    for project in projects.itertuples(index=False):
+        names = project.names.split("|")
+        found = sorted(((m, n) for n in names for m in matches.get(n, [])),
+                       key=lambda mn: (RULE_RANK[mn[0].rule], -mn[0].score, mn[0].row))
+        chosen = found[0][0] if found else None
+        seen = set()
+        for m, n in found:
+            if (m.row, n) in seen:
+                continue
+            seen.add((m.row, n))
+            cand_rows.append({
+                "project_id": project.project_id, "name": n, "candidate": m.candidate,
+                "gazetteer_row": int(gazetteer.loc[m.row, "row"]), "rule": m.rule,
+                "score": round(m.score, 3), "chosen": m is chosen,
+            })
+        record = project._asdict()
+        if chosen is not None:
+            g = gazetteer.loc[chosen.row]
+            record.update(geometry=g.geometry, precision=g["precision"], source=g["source"],
+                          match_rule=chosen.rule, name_en=g.get("name_en", "") or "",
+                          kind=g["kind"])
+        else:
+            record.update(_district_fallback(project, quotes.get(project.project_id, []),
+                                             districts, city))
+            if record["geometry"] is None:
+                unresolved.append({"project_id": project.project_id, "name": project.name,
+                                   "kind": project.kind, "status": project.status,
+                                   "reason": record.pop("reason")})
+            record.pop("reason", None)
+        records.append(record)
+    frame = gpd.GeoDataFrame(pd.DataFrame(records), geometry="geometry", crs="EPSG:4326")
+    frame["name_en"] = frame["name_en"].fillna("")
+    candidates = pd.DataFrame(cand_rows, columns=CANDIDATES)
+    return frame, candidates, pd.DataFrame(unresolved, columns=UNRESOLVED)
+
+
+def _district_fallback(project, quotes: list[str], districts: gpd.GeoDataFrame,
+                       city: str) -> dict:
+    """County named in the name (any number) or in its sentences (exactly one)."""
+    blank = {"geometry": None, "precision": "", "source": "", "match_rule": "", "name_en": ""}
+    if districts is None or districts.empty:
+        return {**blank, "reason": "no gazetteer entry and no district boundaries"}
+    in_name = district_names_in_text(project.name, districts, city)
+    where = "name"
+    if not in_name:
+        named = {n for q in quotes for n in district_names_in_text(q, districts, city)}
+        in_name = sorted(named) if len(named) == 1 else []
+        where = "sentence"
+    if not in_name:
+        return {**blank, "reason": "no gazetteer entry matched and no county named in the "
+                                   "name or sentence"}
+    geom = unary_union(list(districts.loc[districts["name"].isin(in_name), "geometry"]))
+    return {"geometry": geom, "precision": "district",
+            "source": f"county named in the project's {where}: {'、'.join(in_name)}",
+            "match_rule": f"district_{where}", "name_en": "", "reason": ""}

@@ -1,0 +1,320 @@
+"""Run every stage for one report: parse → extract → resolve → geocode → districts → write.
+
+:func:`build` computes everything in memory first and writes only when every
+stage has succeeded, each file atomically; a failed build therefore leaves the
+previous outputs untouched.  :func:`run_stages` is the pure part (no writes),
+used by the benchmark and the tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from . import __version__, resources, settings
+from .checks import check_projects
+from .districts import allocate, districts_column, load_districts, summarise
+from .errors import GeoError
+from .extract import extract
+from .gazetteer import load_gazetteer
+from .geocode import chosen_rows, locate, match_names
+from .io import ensure_folder, write_csv, write_text
+from .report import parse, read_report
+from .resolve import resolve
+from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stages:
+    """Everything a build computes, before anything is written."""
+
+    name: str
+    city: str
+    report_path: Path
+    report_sha256: str
+    document: object
+    sections: pd.DataFrame
+    mentions: pd.DataFrame
+    projects: gpd.GeoDataFrame
+    candidates: pd.DataFrame
+    unresolved: pd.DataFrame
+    districts: gpd.GeoDataFrame
+    allocation: pd.DataFrame
+    summary: gpd.GeoDataFrame
+    checks: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def meta(self) -> dict:
+        year = getattr(self.document, "report_year", None)
+        return {
+            "name": self.name, "city": self.city, "report_path": self.report_path.name,
+            "report_sha256": self.report_sha256, "report_year": year,
+            "title": f"{self.city}{year or ''}年政府工作报告项目地图",
+            "generated_by": f"geo {__version__}",
+        }
+
+    def counts(self) -> dict[str, int]:
+        located = int(self.projects.geometry.notna().sum())
+        return {"mentions": len(self.mentions), "projects": len(self.projects),
+                "located": located, "unresolved": len(self.projects) - located,
+                "failed_checks": len(self.checks)}
+
+
+@dataclass
+class BuildResult:
+    stages: Stages
+    paths: dict[str, Path]
+
+
+def _timed(timings: dict[str, float], stage: str, func: Callable, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = func(*args, **kwargs)
+    timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
+    return out
+
+
+def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
+               gazetteer_path: Path | None = None, districts_path: Path | None = None,
+               progress: Callable[[str], None] = lambda s: None) -> Stages:
+    """Compute every table for one report (no output is written)."""
+    timings: dict[str, float] = {}
+    report = Path(report)
+    if text is None:
+        text = _timed(timings, "read", read_report, report)
+    doc = _timed(timings, "parse", parse, text, report)
+    for warning in doc.warnings:
+        progress(f"warning: {warning}")
+    sections = doc.sections_table()
+    progress(f"parse: {len(doc.parts)} parts, {len(sections) - len(doc.parts)} sections, "
+             f"{len(doc.paragraphs)} paragraphs")
+    mentions = _timed(timings, "extract", extract, doc)
+    progress(f"extract: {len(mentions)} mentions")
+
+    city_files = settings.city_data.get(city, {})
+    districts_path = districts_path or city_files.get("districts")
+    districts = _timed(timings, "districts", load_districts, city, districts_path)
+    gazetteer_path = gazetteer_path or city_files.get("gazetteer")
+    gazetteer = None
+    if gazetteer_path is not None and Path(gazetteer_path).exists():
+        gazetteer = _timed(timings, "gazetteer", load_gazetteer, Path(gazetteer_path),
+                           districts=districts)
+    elif gazetteer_path is not None:
+        raise GeoError("gazetteer file not found", path=gazetteer_path,
+                       fix="restore it or remove the city's entry from geo.settings.city_data")
+
+    matches = _timed(timings, "geocode", match_names, list(mentions["name"]), gazetteer, city)
+    mentions, table = _timed(timings, "resolve", resolve, mentions, city, chosen_rows(matches))
+    progress(f"resolve: {len(table)} projects")
+    projects, candidates, unresolved = _timed(timings, "geocode", locate, table, mentions,
+                                              matches, gazetteer, districts, city)
+    allocation = _timed(timings, "districts", allocate, projects, districts)
+    projects = _finish_projects(projects, allocation)
+    summary = _timed(timings, "districts", summarise, projects, allocation, districts)
+    checks = _timed(timings, "checks", check_projects, projects, districts, city)
+    stages = Stages(name, city, report, hashlib.sha256(text.encode("utf-8")).hexdigest(), doc,
+                    sections, mentions, projects, candidates, unresolved, districts, allocation,
+                    summary, checks, timings, list(doc.warnings))
+    c = stages.counts()
+    progress(f"geocode: {c['located']} located, {c['unresolved']} unresolved "
+             f"({_precision_breakdown(projects)})")
+    for _, row in checks.iterrows():
+        progress(f"warning: check {row['check']} failed for {row['name']}: {row['detail']}")
+    return stages
+
+
+def _precision_breakdown(projects: gpd.GeoDataFrame) -> str:
+    counts = projects.loc[projects.geometry.notna(), "precision"].value_counts()
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Add labels, themes, geometry type, districts, lengths and areas; order columns."""
+    projects = projects.copy()
+    theme = resources.theme_of_kind()
+    projects["theme"] = projects["kind"].map(lambda k: theme.get(k, "urban"))
+    labels = {s["code"]: s for s in resources.statuses()}
+    projects["status_label_zh"] = projects["status"].map(lambda s: labels[s]["zh"])
+    projects["status_label_en"] = projects["status"].map(lambda s: labels[s]["en"])
+    projects["geometry_type"] = [g.geom_type if g is not None else "" for g in projects.geometry]
+    cols = districts_column(allocation)
+    projects["districts"] = projects["project_id"].map(cols).fillna("")
+    metric = projects.geometry.to_crs(settings.metric_crs)
+    measurable = projects["precision"].isin(["surveyed", "site", "approximate", "schematic"])
+    lines = projects["geometry_type"].str.contains("LineString") & measurable
+    polys = projects["geometry_type"].str.contains("Polygon") & measurable
+    projects["length_km"] = (metric.length / 1000.0).where(lines).round(3)
+    projects["area_km2"] = (metric.area / 1e6).where(polys).round(3)
+    projects["status_year"] = projects["status_year"].astype("Int64")
+    projects = projects.sort_values("first_start", kind="stable").reset_index(drop=True)
+    frame = gpd.GeoDataFrame(projects[[*PROJECTS, "geometry"]], geometry="geometry",
+                             crs="EPSG:4326")
+    return check_columns(frame, PROJECTS, "projects")
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def output_paths(name: str, root: Path | None = None) -> dict[str, Path]:
+    """Where a build named ``name`` writes each output."""
+    base = Path(root) if root else settings.root
+    processed = (base / "data" / "processed" / name) if root else settings.processed_folder / name
+    layers = (base / "layers") if root else settings.layers_folder
+    maps = (base / "maps") if root else settings.maps_folder
+    data = maps / f"{name}_data"
+    return {
+        "mentions": processed / "mentions.csv", "projects": processed / "projects.csv",
+        "projects_geojson": processed / "projects.geojson",
+        "sections": processed / "sections.csv", "summary": processed / "district_summary.csv",
+        "summary_md": processed / "district_summary.md",
+        "allocation": processed / "district_allocation.csv",
+        "unresolved": processed / "unresolved.csv",
+        "candidates": processed / "geocode_candidates.csv", "checks": processed / "checks.csv",
+        "gpkg": layers / f"{name}.gpkg", "map": maps / f"{name}.html",
+        "embed": maps / f"{name}_embed.html",
+        "download_geojson": data / "projects.geojson", "download_csv": data / "projects.csv",
+        "download_dictionary": data / "data_dictionary.md",
+    }
+
+
+def projects_geojson(projects: gpd.GeoDataFrame, digits: int = 6) -> str:
+    """Deterministic GeoJSON of the located projects (sorted, rounded, fixed key order)."""
+    located = projects[projects.geometry.notna()].sort_values("project_id", kind="stable")
+    features = []
+    for _, row in located.iterrows():
+        props = {c: _plain(row[c]) for c in PROJECTS}
+        geometry = json.loads(gpd.GeoSeries([row.geometry]).to_json(drop_id=True))
+        geom = geometry["features"][0]["geometry"]
+        features.append({"type": "Feature", "id": row["project_id"], "properties": props,
+                         "geometry": {"type": geom["type"],
+                                      "coordinates": _round(geom["coordinates"], digits)}})
+    collection = {"type": "FeatureCollection",
+                  "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+                  "features": features}
+    return json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _plain(value):
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _round(coords, digits: int):
+    if isinstance(coords, (list, tuple)):
+        if coords and isinstance(coords[0], (int, float)):
+            return [round(float(c), digits) for c in coords]
+        return [_round(c, digits) for c in coords]
+    return coords
+
+
+def data_dictionary() -> str:
+    """A short Markdown data dictionary for the downloadable project table."""
+    text = resources.resource_text("data_dictionary.md")
+    return text
+
+
+def write_outputs(stages: Stages, paths: dict[str, Path], *,
+                  progress: Callable[[str], None] = lambda s: None) -> None:
+    """Write every output of a build (each file atomically)."""
+    from .districts import format_summary
+    from .layers import write_geopackage
+    from .webmap import render_map
+
+    for folder in {p.parent for p in paths.values()}:
+        ensure_folder(folder)
+    t0 = time.perf_counter()
+    write_csv(paths["mentions"], stages.mentions[MENTIONS])
+    table = stages.projects[PROJECTS_CSV]
+    write_csv(paths["projects"], table)
+    geojson = projects_geojson(stages.projects)
+    write_text(paths["projects_geojson"], geojson)
+    write_csv(paths["sections"], stages.sections)
+    summary_table = pd.DataFrame(stages.summary.drop(columns="geometry"))
+    write_csv(paths["summary"], summary_table)
+    write_text(paths["summary_md"], format_summary(stages.summary, "markdown"))
+    write_csv(paths["allocation"], stages.allocation)
+    write_csv(paths["unresolved"], stages.unresolved)
+    write_csv(paths["candidates"], stages.candidates)
+    write_csv(paths["checks"], stages.checks)
+    write_text(paths["download_geojson"], geojson)
+    write_csv(paths["download_csv"], pd.DataFrame(stages.projects.drop(columns="geometry")))
+    write_text(paths["download_dictionary"], data_dictionary())
+    stages.timings["write_tables"] = time.perf_counter() - t0
+    progress(f"tables: {paths['mentions'].parent}")
+
+    t0 = time.perf_counter()
+    write_geopackage(paths["gpkg"], projects=stages.projects, mentions=stages.mentions,
+                     sections=stages.sections, unresolved=stages.unresolved,
+                     candidates=stages.candidates, districts=stages.districts,
+                     summary=stages.summary, meta=stages.meta)
+    stages.timings["write_gpkg"] = time.perf_counter() - t0
+    progress(f"layers: {paths['gpkg']}")
+
+    t0 = time.perf_counter()
+    maps = paths["map"].parent
+    downloads = {
+        "projects.geojson": _relative(paths["download_geojson"], maps),
+        "projects.csv": _relative(paths["download_csv"], maps),
+        "data_dictionary.md": _relative(paths["download_dictionary"], maps),
+        "geopackage": _relative(paths["gpkg"], maps),
+    }
+    for key, embed in (("map", False), ("embed", True)):
+        render_map(paths[key], projects=stages.projects, mentions=stages.mentions,
+                   summary=stages.summary, districts=stages.districts, meta=stages.meta,
+                   embed=embed, downloads=downloads)
+    stages.timings["write_map"] = time.perf_counter() - t0
+    progress(f"map: {paths['map']} (embed: {paths['embed'].name})")
+
+
+def _relative(target: Path, start: Path) -> str:
+    import os
+
+    return Path(os.path.relpath(target, start)).as_posix()
+
+
+def build(report: Path | None = None, *, city: str | None = None, name: str | None = None,
+          root: Path | None = None, online: bool = False,
+          progress: Callable[[str], None] = lambda s: None) -> BuildResult:
+    """Build every output for ``report`` (default: the Ningbo 2024 report)."""
+    report = Path(report) if report else settings.default_report
+    city = city or settings.default_city
+    name = name or (settings.default_name if report == settings.default_report else report.stem)
+    paths = output_paths(name, root)
+    for folder in {p.parent for p in paths.values()}:
+        ensure_folder(folder)
+    stages = run_stages(report, city=city, name=name, progress=progress)
+    if online:
+        _online_candidates(stages, paths, progress)
+    write_outputs(stages, paths, progress=progress)
+    c = stages.counts()
+    progress(f"done: {c['mentions']} mentions, {c['projects']} projects, {c['located']} located, "
+             f"{c['unresolved']} unresolved")
+    return BuildResult(stages, paths)
+
+
+def _online_candidates(stages: Stages, paths: dict[str, Path],
+                       progress: Callable[[str], None]) -> None:
+    """Ask OpenStreetMap about unresolved projects; write reviewable candidates only."""
+    from .districts import city_outline
+    from .online import search_osm, write_candidates
+
+    settings.use_network = True
+    names = [(r.project_id, r.name) for r in stages.unresolved.itertuples()]
+    frame = search_osm(names, city_outline(stages.districts), city=stages.city)
+    target = paths["candidates"].with_name("osm_candidates.csv")
+    write_candidates(target, frame)
+    progress(f"online: {len(frame)} OSM candidates for review in {target}")
