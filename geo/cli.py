@@ -81,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build tables, GeoPackage and web map for a report")
     b.add_argument("report", nargs="?", type=Path, default=None,
-                   help=f"report text (default: {settings.default_report.relative_to(settings.root)})")
+                   help="report text (default: data/raw/ningbo_2024.txt)")
     b.add_argument("--city", default=None, help=f"city name (default: {settings.default_city})")
     b.add_argument("--name", default=None, help="build name (default: ningbo_2024 / file stem)")
     b.add_argument("--root", type=Path, default=None,

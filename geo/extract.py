@@ -489,7 +489,8 @@ def _phrases(clause: Clause, vocab: Vocabulary) -> list[Phrase]:
     out = []
     for m in vocab.phrase_re.finditer(clause.text):
         status, where = vocab.phrase_info[m.group()]
-        out.append(Phrase(clause.start + m.start(), clause.start + m.end(), m.group(), status, where))
+        out.append(Phrase(clause.start + m.start(), clause.start + m.end(), m.group(), status,
+                          where))
     return out
 
 

@@ -106,7 +106,7 @@ def read_report(path: Path) -> str:
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ReportError("report file not found", path=path,
-                          fix="check the path, or run `geo build` with no argument for the default") from exc
+                          fix="check the path (or run `geo build` without one)") from exc
     except OSError as exc:
         raise ReportError(f"cannot read the report ({exc.strerror})", path=path) from exc
     return decode_report(data, path)
