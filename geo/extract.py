@@ -485,9 +485,14 @@ def _distribute_campus(group: list[Candidate], full: str, lex: Lexicon) -> None:
 # ----------------------------------------------------------------------------- status
 
 
-def _phrases(clause: Clause, vocab: Vocabulary) -> list[Phrase]:
+def _phrases(clause: Clause, vocab: Vocabulary, cands: list[Candidate]) -> list[Phrase]:
+    """Status phrases of a clause, ignoring words inside project names (…扩容改造完成)."""
+    text = list(clause.text)
+    for c in cands:
+        for i in range(max(c.start, clause.start), min(c.end, clause.end)):
+            text[i - clause.start] = "□"
     out = []
-    for m in vocab.phrase_re.finditer(clause.text):
+    for m in vocab.phrase_re.finditer("".join(text)):
         status, where = vocab.phrase_info[m.group()]
         out.append(Phrase(clause.start + m.start(), clause.start + m.end(), m.group(), status,
                           where))
@@ -562,12 +567,13 @@ def extract_clause(clause: Clause, full: str) -> list[Candidate]:
     cands = _drop_contained(cands)
     cands = _filter(cands, clause, full, lex)
     groups = _groups(cands, full)
+    phrases = _phrases(clause, vocab, cands)
     kept: list[Candidate] = []
     for group in groups:
         if not any(c.strong for c in group):
             continue
         _distribute_campus(group, full, lex)
-        _assign_status(group, clause, cands, _phrases(clause, vocab), full, vocab)
+        _assign_status(group, clause, cands, phrases, full, vocab)
         kept.extend(c for c in group if not _is_organisation_acting(c, full, clause, lex))
     return kept
 

@@ -67,6 +67,9 @@ def decode_report(data: bytes, path: Path | str = "<report>") -> str:
     if not data.strip():
         raise ReportError("the report is empty", path=path,
                           fix="pass the text of a government work report")
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReportError("the report looks binary (NUL bytes), not text", path=path,
+                          fix="pass a plain-text .txt export of the report")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = data.decode("utf-16")
     else:

@@ -1,0 +1,151 @@
+"""Extraction of project mentions: the hard cases of Chinese reports, on small texts."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from geo.extract import extract
+from geo.report import parse
+
+HEAD = "一、2023年工作回顾\n（一）城市建设\n"
+TASKS = "二、2024年主要目标任务\n（一）交通\n"
+
+
+def mentions(body: str, head: str = HEAD):
+    frame = extract(parse(head + body))
+    return frame
+
+
+def names(body: str, head: str = HEAD) -> list[str]:
+    return list(mentions(body, head)["name"])
+
+
+def statuses(body: str, head: str = HEAD) -> dict[str, str]:
+    frame = mentions(body, head)
+    return dict(zip(frame["name"], frame["status"], strict=True))
+
+
+def test_numbered_lines_share_prefix_and_suffix():
+    assert names("轨道交通6、7、8号线提速建设。") == ["轨道交通6号线", "轨道交通7号线", "轨道交通8号线"]
+
+
+def test_prefixed_line_list():
+    assert names("市域铁路象山线、慈溪线提速建设。") == ["市域铁路象山线", "市域铁路慈溪线"]
+
+
+def test_category_suffix_is_distributed():
+    got = statuses("开工建设极氪、东方电缆等一批研发总部。", TASKS)
+    assert got == {"极氪研发总部": "started", "东方电缆研发总部": "started"}
+
+
+def test_two_hospitals_share_campus():
+    got = names("加快浙江大学医学院附属第一医院和邵逸夫医院宁波院区建设。", TASKS)
+    assert got == ["浙江大学医学院附属第一医院宁波院区", "邵逸夫医院宁波院区"]
+
+
+def test_phases_are_distinct_and_keep_qualifiers():
+    got = statuses("杭甬高速复线一期建成投用，杭甬高速复线二期加快推进，杭甬高速复线三期开工建设。")
+    assert got == {"杭甬高速复线一期": "completed", "杭甬高速复线二期": "under_construction",
+                   "杭甬高速复线三期": "started"}
+
+
+def test_line_phase_and_extension():
+    assert names("开通运营3号线二期、4号线西延。", TASKS) == ["3号线二期", "4号线西延"]
+
+
+def test_brackets_and_dashes_belong_to_the_name():
+    got = names("鄞州大道快速路（机场路—鄞横线）、四明路（锦奉大道—方欣路）快速化改造开工建设。")
+    assert got == ["鄞州大道快速路（机场路—鄞横线）", "四明路（锦奉大道—方欣路）"]
+    assert names("梅山6—10号集装箱码头建成投用。") == ["梅山6—10号集装箱码头"]
+    assert names("宁波东方理工大学（暂名）建设全面启动。") == ["宁波东方理工大学（暂名）"]
+    assert names("提速建设鄞州大道—福庆路（东钱湖段）二期。", TASKS) == ["鄞州大道—福庆路（东钱湖段）二期"]
+
+
+def test_latin_letters_and_full_width():
+    assert names("G228余慈段开工建设。") == ["G228余慈段"]
+    assert names("加快建设浙江LNG三期等重大项目。", TASKS) == ["浙江LNG三期"]
+    assert names("Ｇ228余慈段开工建设。") == ["G228余慈段"]
+
+
+@pytest.mark.parametrize("body", [
+    "以三个“一号工程”为牵引，深化“千万工程”。",
+    "坚持“八八战略”，新建绿道192公里、口袋公园30个。",
+    "宁波大学通过“双一流”验收。",
+    "栎社国际机场旅客吞吐量创历史新高。",
+    "宁波、余姚、慈溪经济增长较快。",
+    "创建“四好农村路”示范县，新改建农村公路102.5公里。",
+])
+def test_not_projects(body):
+    assert names(body) == []
+
+
+def test_split_verb_and_verbs_before_and_after_lists():
+    got = statuses("加快天一阁博物院南馆、王阳明纪念馆建设，推动文化馆新馆、非遗馆开工建设，"
+                   "深化稻作博物馆、新音乐厅等项目前期。", TASKS)
+    assert got == {"天一阁博物院南馆": "under_construction", "王阳明纪念馆": "under_construction",
+                   "文化馆新馆": "started", "非遗馆": "started", "稻作博物馆": "planning",
+                   "新音乐厅": "planning"}
+    frame = mentions("加快天一阁博物院南馆建设。", TASKS)
+    assert frame.loc[0, "status_phrase"] == "加快…建设"
+
+
+def test_comma_separated_list_shares_the_final_verb():
+    got = statuses("鄞州大道快速路（机场路—鄞横线），轨道交通6号线提速建设。")
+    assert set(got.values()) == {"under_construction"}
+
+
+def test_review_and_tasks_years_and_sections():
+    frame = mentions("甬江大桥建成通车。\n" + TASKS + "建成某某水库。")
+    assert list(frame["part"]) == ["review", "tasks"]
+    assert list(frame["year"]) == [2023, 2024]
+    assert list(frame["section"]) == ["一", "一"]
+    assert list(frame["status"]) == ["completed", "completed"]
+
+
+def test_offsets_point_at_the_text():
+    text = HEAD + "加快建设甬舟铁路、甬金铁路等项目。"
+    frame = extract(parse(text))
+    for row in frame.itertuples():
+        assert text[row.start:row.end] in row.name
+        assert row.quote in text
+
+
+def test_unseen_names_are_found():
+    got = statuses("温州南站扩容改造完成，瓯江北口大桥全线通车，三垟湿地二期开园。")
+    assert got == {"温州南站扩容改造": "completed", "瓯江北口大桥": "completed",
+                   "三垟湿地二期": "completed"}
+
+
+def test_large_text_is_linear():
+    from conftest import ROOT
+
+    text = (ROOT / "data/raw/ningbo_2024.txt").read_text("utf-8")
+    big = text + "\n" + "\n".join([text.split("\n", 5)[-1]] * 20)
+    t0 = time.process_time()
+    frame = extract(parse(big))
+    assert len(frame) > 1000
+    # a 1 MB text must not take minutes (pathological regexes would)
+    assert time.process_time() - t0 < 60
+
+
+def test_very_long_paragraph():
+    frame = mentions("加快建设甬舟铁路，" * 20000 + "。", TASKS)
+    assert len(frame) == 20000
+
+
+@pytest.mark.parametrize("text,gold,min_p,min_r", [
+    ("data/raw/ningbo_2024.txt", "tests/data/ningbo_2024_gold.csv", 0.95, 0.97),
+    ("tests/data/wenzhou_sample.txt", "tests/data/wenzhou_sample_gold.csv", 0.90, 0.85),
+], ids=["ningbo", "wenzhou"])
+def test_gold_scores(text, gold, min_p, min_r):
+    from conftest import ROOT
+
+    from geo.evaluate import evaluate, load_gold
+    from geo.report import read_report
+
+    ev = evaluate(extract(parse(read_report(ROOT / text))), load_gold(ROOT / gold))
+    assert ev.precision >= min_p and ev.recall >= min_r
+    assert ev.status_accuracy >= 0.95
+    assert ev.section_accuracy == 1.0
