@@ -293,11 +293,10 @@ def _network_error(exc: Exception) -> GeoError:
                     fix="check the internet connection, or build without --online")
 
 
-def _feature_names(row: pd.Series) -> list[str]:
-    """Return the distinct names of one OSM feature (alt_name may hold several, ';')."""
+def _feature_names(values: Iterable[Any]) -> list[str]:
+    """Return the distinct names in one feature's name tags (alt_name may hold several, ';')."""
     names: list[str] = []
-    for key in NAME_KEYS:
-        value = row.get(key)
+    for value in values:
         if isinstance(value, str):
             names.extend(v.strip() for v in value.split(";") if v.strip())
     return list(dict.fromkeys(names))
@@ -346,8 +345,10 @@ def _clusters(labels: list[int], geometries: list[BaseGeometry]) -> list[list[in
 def _name_index(features: gpd.GeoDataFrame, prefixes: Sequence[str]) -> dict[str, set[int]]:
     """Map each normalised OSM name to the feature rows carrying it."""
     index: dict[str, set[int]] = {}
-    for i, row in features.iterrows():
-        for name in _feature_names(row):
+    columns = [k for k in NAME_KEYS if k in features.columns]
+    rows = features[columns].itertuples(index=False)
+    for i, values in zip(features.index, rows, strict=True):
+        for name in _feature_names(values):
             index.setdefault(normalize_name(name, prefixes), set()).add(i)
     return index
 
