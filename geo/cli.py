@@ -67,7 +67,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     path = output_paths(args.name, args.root)["summary"]
     if not path.exists():
         raise GeoError("no district summary yet", path=path, fix="run `geo build` first")
-    summary = pd.read_csv(path, dtype={"adcode": str}, keep_default_na=False)
+    summary = pd.read_csv(path, dtype={"adcode": str, "district": str, "projects": str})
+    summary[["adcode", "projects"]] = summary[["adcode", "projects"]].fillna("")
     print(format_summary(summary, args.format))
     return 0
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh Debian/Ubuntu machine:
+# the package with its test extras (pip), headless Chromium and QGIS 3.x (apt).
+# Safe to run twice: it skips what is already there.
+set -euo pipefail
+PYTHON=${PYTHON:-python3}
+cd "$(dirname "$0")/.."
+
+$PYTHON -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
+/usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || need+=(python3-qgis qgis-providers)
+command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi

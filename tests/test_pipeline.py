@@ -1,0 +1,133 @@
+"""End-to-end: the default Ningbo build produces every output in the contract."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from geo.schema import KINDS, MENTIONS, PARTS, PRECISIONS, PROJECTS_CSV, STATUSES
+
+
+def test_all_outputs_exist(ningbo_build):
+    for key, path in ningbo_build.paths.items():
+        assert path.exists() and path.stat().st_size > 0, key
+
+
+def test_mentions_contract(ningbo_build):
+    paths = ningbo_build.paths
+    frame = pd.read_csv(paths["mentions"], dtype=str, keep_default_na=False)
+    assert list(frame.columns) == MENTIONS
+    assert frame["status"].isin(STATUSES).all() and frame["kind"].isin(KINDS).all()
+    assert frame["part"].isin(PARTS).all()
+    starts = frame["start"].astype(int)
+    assert starts.is_monotonic_increasing
+    text = ningbo_build.stages.document.text
+    for row in frame.itertuples():
+        assert text[int(row.start):int(row.end)] in row.name or row.name.endswith(
+            text[int(row.start):int(row.end)][-2:])
+        assert row.quote in text
+    assert len(frame) >= 120
+
+
+def test_projects_contract_and_links(ningbo_build):
+    paths = ningbo_build.paths
+    projects = pd.read_csv(paths["projects"], dtype=str, keep_default_na=False)
+    mentions = pd.read_csv(paths["mentions"], dtype=str, keep_default_na=False)
+    assert list(projects.columns) == PROJECTS_CSV
+    assert projects["project_id"].is_unique
+    assert set(mentions["project_id"]) == set(projects["project_id"])
+    counts = mentions.groupby("project_id").size()
+    assert (projects.set_index("project_id")["n_mentions"].astype(int).sort_index()
+            == counts.sort_index()).all()
+    located = projects[projects["geometry_type"] != ""]
+    assert located["precision"].isin(PRECISIONS).all()
+    assert (located["source"] != "").all()
+
+
+def test_known_projects(ningbo_build):
+    projects = ningbo_build.stages.projects.set_index("name")
+    assert projects.loc["杭甬高速复线三期", "status"] == "under_construction"
+    assert projects.loc["杭甬高速复线一期", "status"] == "completed"
+    assert projects.loc["杭甬高速复线一期", "status_year"] == 2023
+    yz = projects[projects.index.str.startswith("鄞州大道快速路")]
+    assert len(yz) == 1 and yz.iloc[0]["status"] == "completed" and yz.iloc[0]["n_mentions"] == 2
+
+
+def test_unresolved_are_listed_with_reasons(ningbo_build):
+    stages = ningbo_build.stages
+    unresolved = pd.read_csv(ningbo_build.paths["unresolved"], dtype=str, keep_default_na=False)
+    assert set(unresolved["project_id"]) == set(
+        stages.projects.loc[stages.projects.geometry.isna(), "project_id"])
+    assert (unresolved["reason"] != "").all()
+
+
+def test_geojson_is_valid_and_rounded(ningbo_build):
+    data = json.loads(ningbo_build.paths["projects_geojson"].read_text("utf-8"))
+    located = ningbo_build.stages.projects.geometry.notna().sum()
+    assert len(data["features"]) == located
+    ids = [f["id"] for f in data["features"]]
+    assert ids == sorted(ids)
+
+
+def test_every_located_geometry_passes_the_checks(ningbo_build):
+    assert ningbo_build.stages.checks.empty, ningbo_build.stages.checks.to_string()
+
+
+def test_located_share(ningbo_build):
+    p = ningbo_build.stages.projects
+    p = p[p["status"] != "other"]
+    better = p.geometry.notna() & ~p["precision"].isin(["district", "city"])
+    share = better.mean()
+    print(f"located better than district: {better.sum()}/{len(p)} = {share:.1%}")
+    assert share >= 0.70
+
+
+def test_cli_build_extract_evaluate_summary(tmp_path, capsys):
+    from conftest import ROOT
+
+    from geo.cli import main
+
+    out = tmp_path / "m.csv"
+    assert main(["extract", str(ROOT / "data/raw/ningbo_2024.txt"), "-o", str(out)]) == 0
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(frame.columns) == MENTIONS
+    assert main(["evaluate", str(out), str(ROOT / "tests/data/ningbo_2024_gold.csv")]) == 0
+    assert "precision" in capsys.readouterr().out
+
+
+def test_cli_summary_prints_table(ningbo_build, capsys):
+    from geo.cli import main
+
+    root = ningbo_build.paths["summary"].parents[3]
+    assert main(["summary", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "鄞州区" in out and "全市" in out
+
+
+def test_cli_error_is_one_line(tmp_path, capsys):
+    from geo.cli import main
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert main(["extract", str(empty)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "empty" in err and str(empty) in err
+
+
+def test_other_city_builds_without_gazetteer(tmp_path):
+    """A city with no gazetteer: districts from cnmaps, district fallbacks, rest unresolved."""
+    import pytest
+
+    pytest.importorskip("cnmaps")
+    from conftest import DATA
+
+    from geo.pipeline import build
+
+    result = build(DATA / "wenzhou_sample.txt", city="温州市", name="wenzhou", root=tmp_path)
+    stages = result.stages
+    assert len(stages.districts) >= 10
+    assert set(stages.projects["precision"].dropna()) <= {"district", ""}
+    assert (stages.projects["precision"] == "district").any()
+    assert len(stages.unresolved) > 0
+    assert result.paths["map"].exists() and result.paths["gpkg"].exists()
