@@ -177,7 +177,8 @@ def fixed_time(meta: dict) -> str:
 
     Derived from the input (not the clock) so that rebuilding gives the same file.
     """
-    return f"{int(meta['report_year']):04d}-01-01T00:00:00.000Z"
+    year = meta.get("report_year")
+    return f"{int(year) if year else 1970:04d}-01-01T00:00:00.000Z"
 
 
 def geometry_class(geom: BaseGeometry | None) -> str | None:
@@ -551,7 +552,7 @@ def dataset_metadata(meta: dict, tables: list[Table], bounds: tuple[float, ...])
     return {
         "title": meta["title"], "name": meta["name"], "city": meta["city"],
         "source_report": {"path": str(meta["report_path"]), "sha256": meta["report_sha256"],
-                          "year": int(meta["report_year"])},
+                          "year": int(meta["report_year"]) if meta["report_year"] else None},
         "generated_by": meta["generated_by"],
         "licence": LICENCE, "attribution": ATTRIBUTION,
         "crs": "EPSG:4326 (WGS 84 longitude/latitude); lengths and areas computed in "

@@ -279,9 +279,9 @@ def fetch_features(boundary: BaseGeometry, *, xml_path: Path | None = None) -> g
             gdf = ox.features_from_xml(xml_path, polygon=boundary, tags=QUERY_TAGS)
         else:
             gdf = ox.features_from_polygon(boundary, tags=QUERY_TAGS)
-    except ox._errors.InsufficientResponseError:
+    except ox._errors.InsufficientResponseError:  # no feature inside the boundary
         return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
-    except OSError as exc:  # requests' errors derive from OSError
+    except (OSError, ox._errors.ResponseStatusCodeError) as exc:  # requests: OSError
         raise _network_error(exc) from exc
     gdf = gdf.reset_index()
     gdf["osm_id"] = gdf["element"].astype(str) + "/" + gdf["id"].astype(str)
@@ -435,7 +435,12 @@ def match_features(names: Sequence[tuple[str, str]], features: gpd.GeoDataFrame,
 # --------------------------------------------------------------------------- nominatim
 
 def _pause_unless_cached(query: dict[str, str]) -> None:
-    """Wait ``settings.request_pause`` seconds before a request osmnx has not cached."""
+    """Wait ``settings.request_pause`` s before a request osmnx has not cached.
+
+    This comes on top of osmnx's own 1 s pause before every Nominatim request
+    (the usage policy's maximum of one request per second); cached answers wait
+    for nothing.
+    """
     if not nominatim_cache_file(query).is_file():
         time.sleep(settings.request_pause)
 
@@ -447,16 +452,18 @@ def geocode_name(name: str, city: str, boundary: BaseGeometry) -> gpd.GeoDataFra
     _pause_unless_cached(query)
     try:
         return ox.geocode_to_gdf(query, which_result=1)
-    except (ox._errors.InsufficientResponseError, TypeError):
+    except ox._errors.InsufficientResponseError:  # Nominatim found nothing
         return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
-    except OSError as exc:
+    except (OSError, ox._errors.ResponseStatusCodeError) as exc:
         raise _network_error(exc) from exc
 
 
 def _nominatim_candidate(project_id: str, name: str, result: pd.Series,
                          prefixes: Sequence[str]) -> dict[str, Any] | None:
     """Turn one Nominatim result into a candidate row, or None if its name does not match."""
-    found = str(result.get("name") or str(result.get("display_name", "")).split(",")[0])
+    found = result.get("name")
+    if not isinstance(found, str) or not found:
+        found = str(result.get("display_name", "")).split(",")[0]
     if result.get("class") in _DROP_CLASSES:
         return None
     score = match_score(normalize_name(name, prefixes), normalize_name(found, prefixes))

@@ -97,15 +97,38 @@ def status_label(status: dict) -> str:
 # --------------------------------------------------------------------------- symbols
 
 
-def _symbol_layer(cls: str, props: dict[str, str]) -> ET.Element:
-    """A ``<layer>`` with properties both as ``<Option>`` map and legacy ``<prop>``."""
+def _symbol_layer(cls: str, props: dict[str, str],
+                  data_defined: dict[str, str] | None = None) -> ET.Element:
+    """A ``<layer>`` with properties both as ``<Option>`` map and legacy ``<prop>``.
+
+    ``data_defined`` maps a property name (e.g. ``fillColor``) to an expression.
+    """
     layer = ET.Element("layer", {"class": cls, "enabled": "1", "locked": "0", "pass": "0"})
     options = ET.SubElement(layer, "Option", {"type": "Map"})
     for key in sorted(props):
         ET.SubElement(options, "Option", {"name": key, "value": props[key], "type": "QString"})
     for key in sorted(props):
         ET.SubElement(layer, "prop", {"k": key, "v": props[key]})
+    if data_defined:
+        layer.append(_data_defined(data_defined))
     return layer
+
+
+def _data_defined(expressions: dict[str, str]) -> ET.Element:
+    """``<data_defined_properties>`` with one active expression per property."""
+    root = ET.Element("data_defined_properties")
+    collection = ET.SubElement(root, "Option", {"type": "Map"})
+    ET.SubElement(collection, "Option", {"name": "name", "value": "", "type": "QString"})
+    props = ET.SubElement(collection, "Option", {"name": "properties", "type": "Map"})
+    for key in sorted(expressions):
+        prop = ET.SubElement(props, "Option", {"name": key, "type": "Map"})
+        ET.SubElement(prop, "Option", {"name": "active", "value": "true", "type": "bool"})
+        ET.SubElement(prop, "Option", {"name": "expression", "value": expressions[key],
+                                       "type": "QString"})
+        ET.SubElement(prop, "Option", {"name": "type", "value": "3", "type": "int"})
+    ET.SubElement(collection, "Option", {"name": "type", "value": "collection",
+                                         "type": "QString"})
+    return root
 
 
 def _symbol(name: str, kind: str, alpha: float, layers: Iterable[ET.Element]) -> ET.Element:
@@ -126,13 +149,22 @@ def _line_layer(colour: str, width: float, dash: Sequence[float], alpha: float =
     return _symbol_layer("SimpleLine", props)
 
 
-def _fill_layer(colour: str | None, alpha: float) -> ET.Element:
+#: Precision classes whose polygons are a whole district or city: outline only, no fill,
+#: so a project known only to district level does not paint the district.
+COARSE_PRECISIONS = ("district", "city")
+
+
+def _fill_layer(colour: str | None, alpha: float, hollow_if_coarse: bool = False) -> ET.Element:
+    fill = rgba(colour or "#ffffff", alpha if colour else 0.0)
     props = {
-        "color": rgba(colour or "#ffffff", alpha if colour else 0.0),
-        "style": "solid" if colour else "no", "outline_style": "no",
+        "color": fill, "style": "solid" if colour else "no", "outline_style": "no",
         "outline_color": "0,0,0,0", "outline_width": "0", "outline_width_unit": "MM",
     }
-    return _symbol_layer("SimpleFill", props)
+    dd = None
+    if hollow_if_coarse:
+        coarse = ", ".join(f"'{p}'" for p in COARSE_PRECISIONS)
+        dd = {"fillColor": f"if(\"precision\" IN ({coarse}), '0,0,0,0', '{fill}')"}
+    return _symbol_layer("SimpleFill", props, dd)
 
 
 def _marker_layer(shape: str, fill: str, outline: str) -> ET.Element:
@@ -158,7 +190,7 @@ def status_symbol(status: dict, geom: str, theme: dict, name: str) -> ET.Element
         return _symbol(name, "line", alpha,
                        [casing, _line_layer(status["color"], LINE_WIDTH_MM, dash)])
     return _symbol(name, "fill", alpha,
-                   [_fill_layer(status["color"], 0.25),
+                   [_fill_layer(status["color"], 0.25, hollow_if_coarse=True),
                     _line_layer(status["color"], OUTLINE_WIDTH_MM, dash)])
 
 

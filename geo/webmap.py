@@ -277,11 +277,15 @@ def _summary_document(summary: pd.DataFrame) -> dict:
 
 
 def _safe_url(url: str) -> str | None:
-    """Return ``url`` if it is http(s) or a plain relative path, else None."""
+    """Return ``url`` if it is http(s) or a relative path without a scheme, else None.
+
+    Relative paths may climb (``../layers/x.gpkg``) but cannot name a scheme
+    (no ``:``) or another host (no leading ``//``).
+    """
     url = url.strip()
     if re.match(r"^https?://[^\s<>\"']+$", url, re.IGNORECASE):
         return url
-    if re.match(r"^[A-Za-z0-9_][A-Za-z0-9_./%-]*$", url) and ".." not in url.split("/"):
+    if re.match(r"^[A-Za-z0-9_.][A-Za-z0-9_./%-]*$", url) and not url.startswith("//"):
         return url
     return None
 

@@ -585,3 +585,73 @@ def test_qgis_opens_everything(gpkg, inputs, tmp_path):
     assert render["scale"] > 150000 and report["render_zoom"]["labels"] > 0
     assert Path(render["png"]).stat().st_size > 5000
     assert report["messages"] == []
+
+
+def test_coarse_polygons_are_hollow(gpkg):
+    """A project known only to its district must not paint the whole district."""
+    qml = _sql(gpkg, "SELECT styleQML FROM layer_styles WHERE f_table_name = ?",
+               "parks_ecology_polygon")[0][0]
+    for symbol in _categories(qml).values():
+        fill = symbol.find("layer")
+        assert fill.get("class") == "SimpleFill"
+        expr = fill.find("data_defined_properties/Option/Option[@name='properties']/"
+                         "Option[@name='fillColor']/Option[@name='expression']").get("value")
+        assert "\"precision\" IN ('district', 'city')" in expr
+
+
+# --------------------------------------------------------------------------- the real build
+
+
+@pytest.fixture(scope="module")
+def ningbo(tmp_path_factory):
+    """The Ningbo 2024 build's tables and its GeoPackage (skipped until the pipeline runs)."""
+    pipeline = pytest.importorskip("geo.pipeline")
+    if not settings.default_report.exists():
+        pytest.skip(f"{settings.default_report} is missing")
+    stages = pipeline.run_stages(settings.default_report, city=settings.default_city,
+                                 name=settings.default_name)
+    path = tmp_path_factory.mktemp("ningbo") / f"{settings.default_name}.gpkg"
+    layers.write_geopackage(path, projects=stages.projects, mentions=stages.mentions,
+                            sections=stages.sections, unresolved=stages.unresolved,
+                            candidates=stages.candidates, districts=stages.districts,
+                            summary=stages.summary, meta=stages.meta)
+    return stages, path
+
+
+def test_ningbo_geopackage(ningbo):
+    stages, path = ningbo
+    assert _sql(path, "PRAGMA integrity_check") == [("ok",)]
+    expected = _expected_layers(stages.projects)
+    assert len(expected) >= 5
+    for name, count in expected.items():
+        assert _sql(path, f'SELECT count(*) FROM "{name}"')[0][0] == count, name
+    assert _sql(path, "SELECT count(*) FROM projects")[0][0] == len(stages.projects)
+    assert _sql(path, "SELECT count(*) FROM rel_projects_mentions")[0][0] == len(
+        stages.mentions)
+    assert _sql(path, "SELECT count(*) FROM districts")[0][0] == 10
+    ogrinfo = shutil.which("ogrinfo")
+    if ogrinfo:
+        proc = subprocess.run([ogrinfo, "-ro", "-al", "-so", str(path)], capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0
+        assert "Warning" not in proc.stderr and "ERROR" not in proc.stderr
+
+
+@pytest.mark.qgis
+def test_ningbo_in_qgis(ningbo):
+    stages, path = ningbo
+    counts = stages.mentions["project_id"].value_counts()
+    located = stages.projects[stages.projects.geometry.notna()]
+    pid = max(located["project_id"], key=lambda p: (counts.get(p, 0), p))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    report = run_qgis_check(path, ARTIFACTS / "layers_ningbo_qgis.png", stages.meta["name"],
+                            pid)
+    assert all(info["valid"] for info in report["layers"].values())
+    project = report["project"]
+    assert project["loaded"] and all(lyr["valid"] for lyr in project["layers"])
+    mine = sorted(stages.mentions.loc[stages.mentions["project_id"] == pid, "mention_id"])
+    assert project["related_mentions"]["projects"] == mine
+    theme_layers = [k for k in project["related_mentions"] if k != "projects"]
+    assert len(theme_layers) == 1 and project["related_mentions"][theme_layers[0]] == mine
+    assert report["render"]["ink"] > 0.01 * report["render"]["pixels"]
+    assert report["messages"] == []

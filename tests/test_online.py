@@ -147,6 +147,16 @@ def test_outside_element_exists_in_xml_but_is_excluded():
     assert "node/601" not in set(everything.osm_id)  # shop: not a queried tag
 
 
+def test_no_feature_inside_boundary_gives_empty_frame():
+    frame = online.search_osm(NAMES, box(100.0, 20.0, 100.1, 20.1), xml_path=OSM_XML)
+    assert frame.empty and list(frame.columns) == [*online.COLUMNS, "geometry"]
+
+
+def test_boundary_must_be_polygon():
+    with pytest.raises(GeoError, match="Polygon"):
+        online.search_osm(NAMES, BOUNDARY.exterior, xml_path=OSM_XML)
+
+
 def test_write_candidates_deterministic(tmp_path):
     frame = online.search_osm(list(reversed(NAMES)), BOUNDARY, xml_path=OSM_XML)
     first = online.write_candidates(tmp_path / "a" / "osm_candidates.csv", frame)

@@ -216,7 +216,10 @@ def test_xss_strings_never_raw(tmp_path, osm):
     bad = [d for d in doc["downloads"] if d["label"] == "bad"][0]
     assert bad["url"] == ""
     dictionary = [d for d in doc["downloads"] if d["label"].startswith("数据字典")][0]
-    assert dictionary["url"] == "", "parent-directory paths are not linked"
+    assert dictionary["url"] == "../data/dictionary.md"
+    for bad_url in ("javascript:alert(1)", "//evil.example/x", "data:text/html,x",
+                    "JAVASCRIPT:x", " javascript:x", "vbscript:x", "https://a b"):
+        assert webmap._safe_url(bad_url) is None, bad_url
 
 
 def test_json_for_html_escapes():
@@ -339,3 +342,46 @@ def test_gaode_shifts_vectors_only_for_display(tmp_path, monkeypatch):
     assert "[121.45, 29.85]" not in page
     # the input data stay WGS84
     assert inputs["projects"].geometry.iloc[1].equals(Point(121.45, 29.85))
+
+
+GAZETTEER = Path(__file__).resolve().parent.parent / "data" / "raw" / "ningbo_gazetteer.csv"
+DISTRICTS = Path(__file__).resolve().parent.parent / "data" / "raw" / "ningbo_districts.geojson"
+
+
+def ningbo_like_inputs() -> dict:
+    """Every Ningbo gazetteer row as a project, over the real district boundaries.
+
+    Until the pipeline exists this is the closest to the real map: real
+    geometries (lines, multi-lines, polygons, points) and boundaries.
+    Statuses cycle through the lifecycle; every fifth project is unlocated.
+    """
+    from shapely import wkt
+
+    table = pd.read_csv(GAZETTEER, dtype=str).fillna("")
+    districts = gpd.read_file(DISTRICTS)
+    statuses = list(schema.STATUSES)
+    rows = []
+    for index, rec in table.iterrows():
+        geom = None if index % 5 == 4 else wkt.loads(rec["wkt"])
+        rows.append(_project(f"P-{index:010d}", rec["name"], rec["kind"],
+                             statuses[index % len(statuses)], geom, name_en=rec["name_en"],
+                             districts=rec["district"], precision=rec["precision"],
+                             source=rec["source"]))
+    projects = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+    counts = projects.groupby("districts").size()
+    summary_rows = [{"district": d["name"], "adcode": d["adcode"],
+                     "n_projects": int(counts.get(d["name"], 0))} for _, d in districts.iterrows()]
+    summary = gpd.GeoDataFrame(summary_rows, geometry=list(districts.geometry), crs="EPSG:4326")
+    return {"projects": projects, "mentions": make_mentions(projects), "summary": summary,
+            "districts": districts,
+            "meta": {"name": "ningbo_2024", "city": "宁波市", "report_year": 2024,
+                     "title": "宁波市2024年政府工作报告项目地图", "report_path": str(GAZETTEER)}}
+
+
+def test_ningbo_like_map_size(tmp_path, osm):
+    if not GAZETTEER.exists() or not DISTRICTS.exists():
+        pytest.skip("Ningbo gazetteer or districts not present")
+    inputs = ningbo_like_inputs()
+    path = webmap.render_map(tmp_path / "ningbo.html", **inputs)
+    assert path.stat().st_size <= 1_500_000
+    assert webmap.located_count(inputs["projects"]) > 30

@@ -72,8 +72,8 @@
   }
 
   function isSafeRelative(s) {
-    return typeof s === "string" && /^[A-Za-z0-9_][A-Za-z0-9_./%-]*$/.test(s) &&
-      s.split("/").indexOf("..") < 0;
+    return typeof s === "string" && /^[A-Za-z0-9_.][A-Za-z0-9_./%-]*$/.test(s) &&
+      s.slice(0, 2) !== "//";
   }
 
   function statusOf(p) { return statusBy[p.status] || statusBy.other; }
@@ -353,12 +353,15 @@
     body.appendChild(el("ul", {className: "gm-legend-list gm-legend-status"},
       data().style.statuses.map(function (s) { return legendItem(legendLine(s), s.zh, s.en,
                                                                  s.code); })));
-    body.appendChild(el("h3", {text: t("legendTheme")}));
     var neutral = {color: "#ffffff", opacity: 1, dash: []};
-    body.appendChild(el("ul", {className: "gm-legend-list gm-legend-theme"},
-      data().style.themes.map(function (th) {
-        return legendItem(markerSvg(th.marker, neutral, 16), th.zh, th.en, th.id);
-      })));
+    var themes = el("details", {className: "gm-legend-themes",
+                                open: !(data().embed || window.innerWidth < 900)},
+      [el("summary", {text: t("legendTheme")}),
+       el("ul", {className: "gm-legend-list gm-legend-theme"},
+          data().style.themes.map(function (th) {
+            return legendItem(markerSvg(th.marker, neutral, 14), th.zh, th.en, th.id);
+          }))]);
+    body.appendChild(themes);
     if (choro && ctx.map.hasLayer(choro)) { body.appendChild(choroLegend()); }
     return body;
   }
@@ -393,7 +396,11 @@
     return box;
   }
 
-  function fmtNum(v) { return (Math.round(v * 10) / 10).toString(); }
+  function fmtNum(v) {
+    var c = classBreaks(), span = c.hi - c.lo;
+    var digits = span >= 10 ? 0 : span >= 1 ? 1 : 2;
+    return v.toFixed(digits);
+  }
 
   function renderLegend() {
     if (!legendBox) { return; }
@@ -432,6 +439,11 @@
     });
     new Legend().addTo(ctx.map);
     renderLegend();
+    ctx.map.on("popupopen", function () {
+      if (ctx.map.getSize().x < 700 && legendBox.getAttribute("data-open") === "1") {
+        legendBox.querySelector(".gm-legend-toggle").click();
+      }
+    });
   }
 
   /* ------------------------------------------------------ list and filters */
