@@ -31,6 +31,7 @@ report year (:func:`fixed_time`), and rows are written in input order.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -433,9 +434,12 @@ def finish_geopackage(path: Path, tables: list[Table], *, meta: dict, final_name
                       bounds: tuple[float, ...]) -> None:
     """Add aliases, relations, metadata, styles and the QGIS project; fix timestamps.
 
-    Runs with :mod:`sqlite3` after GDAL has closed the file, then VACUUMs it.
+    Runs with :mod:`sqlite3` after GDAL has closed the file, then rewrites it
+    compactly with ``VACUUM INTO`` (a fresh file, so even the SQLite header's
+    change counter - GDAL sometimes commits once more - is the same every build).
     """
     stamp = fixed_time(meta)
+    packed = path.with_name(path.name + ".packed")
     con = sqlite3.connect(path)
     try:
         with con:
@@ -445,9 +449,12 @@ def finish_geopackage(path: Path, tables: list[Table], *, meta: dict, final_name
             _write_styles(con, tables, stamp)
             _write_project(con, tables, meta, final_name, bounds, stamp)
             con.execute("UPDATE gpkg_contents SET last_change = ?", (stamp,))
-        con.execute("VACUUM")
+        con.execute("VACUUM INTO ?", (str(packed),))
+        con.close()
+        os.replace(packed, path)
     finally:
         con.close()
+        packed.unlink(missing_ok=True)
 
 
 def _register_extension(con: sqlite3.Connection, table: str | None, column: str | None,
