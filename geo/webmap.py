@@ -271,9 +271,19 @@ def _summary_document(summary: pd.DataFrame) -> dict:
     cells = summary_cells(summary)
     columns = [c for c in summary.columns if c != "geometry"]
     rows = [{"cells": [row[c] for c in columns], "name": row.get("district", ""),
+             "role": _row_role(row.get("district", "")),
              "n_projects": _number(row.get("n_projects", "")),
              "per_100km2": _number(row.get("per_100km2", ""))} for row in cells]
     return {"columns": columns, "rows": rows}
+
+
+def _row_role(name: str) -> str:
+    """"city" for the 全市 row, "unlocated" for 未定位 (…), else "district"."""
+    if name.startswith(CITY_ROW):
+        return "city"
+    if name.startswith(UNLOCATED_ROW):
+        return "unlocated"
+    return "district"
 
 
 def _safe_url(url: str) -> str | None:

@@ -263,6 +263,7 @@ def test_layers_per_theme_and_planning(tmp_path, osm):
         {k: (float(s[k]) if k == "opacity" else [float(d) for d in s[k]] if k == "dash"
              else s[k]) for k in ("code", "zh", "en", "color", "dash", "opacity")}
         for s in resources.statuses()]
+    assert sum(p["located"] for p in doc["projects"]) == 5
     unlocated = [p for p in doc["projects"] if not p["located"]]
     assert [p["name"] for p in unlocated] == ["环城南路快速路"]
 

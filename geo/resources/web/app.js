@@ -355,7 +355,7 @@
                                                                  s.code); })));
     var neutral = {color: "#ffffff", opacity: 1, dash: []};
     var themes = el("details", {className: "gm-legend-themes",
-                                open: !(data().embed || window.innerWidth < 900)},
+                                open: !(data().embed || window.innerHeight < 900)},
       [el("summary", {text: t("legendTheme")}),
        el("ul", {className: "gm-legend-list gm-legend-theme"},
           data().style.themes.map(function (th) {
@@ -593,8 +593,8 @@
     var box = document.getElementById("gm-summary");
     box.textContent = "";
     summaryRows().forEach(function (r) {
-      if (r.name !== "全市" && r.name !== "未定位") { return; }
-      var label = r.name === "全市" ? t("cityRow") : t("unlocatedRow");
+      if (r.role === "district") { return; }
+      var label = r.role === "city" ? t("cityRow") : t("unlocatedRow");
       box.appendChild(el("details", {className: "gm-summary-row"}, [
         el("summary", {text: label + ": " + (r.n_projects === null ? "–" : r.n_projects) +
                              " " + t("col_n_projects")}),

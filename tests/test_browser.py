@@ -1,0 +1,400 @@
+"""The web map in real headless Chromium (tests of record for the page's behaviour).
+
+Every request is routed: the page itself is served from memory at
+http://geomap.test/, tile requests get a tiny PNG, and anything else is
+recorded and aborted - the tests assert that nothing else was asked for.
+Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import importlib
+import importlib.util
+import io
+import json
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pandas as pd
+import pytest
+
+from geo import resources, settings, webmap
+from geo.io import write_csv
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+TILE_HOSTS = {"tile.openstreetmap.org"}
+ORIGIN = "http://geomap.test/"
+#: a 1x1 light-grey PNG served for every tile
+TILE_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGN48eIxAAVvArQo67LyAAAAAElFTkSuQmCC")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
+    pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)",
+                allow_module_level=True)
+if importlib.util.find_spec("playwright") is None:
+    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+from test_webmap import XSS_NAME, fixture_inputs, ningbo_like_inputs  # noqa: E402
+
+HOST_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<style>html,body{margin:0;padding:0}iframe{border:0;display:block}</style></head>
+<body><iframe id="frame" src="embed.html" width="400" height="300" title="map"></iframe>
+</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> dict[str, bytes]:
+    """The pages served at http://geomap.test/: full map, embed, iframe host."""
+    old = settings.basemap, settings.tianditu_key
+    settings.basemap, settings.tianditu_key = "osm", ""
+    try:
+        folder = tmp_path_factory.mktemp("site")
+        webmap.render_map(folder / "map.html", **fixture_inputs())
+        webmap.render_map(folder / "embed.html", embed=True, **fixture_inputs())
+        webmap.render_map(folder / "ningbo.html", **ningbo_like_inputs())
+    finally:
+        settings.basemap, settings.tianditu_key = old
+    pages = {p.name: p.read_bytes() for p in folder.glob("*.html")}
+    pages["host.html"] = HOST_PAGE.encode()
+    return pages
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Session:
+    """A page whose every request is routed and whose console and dialogs are recorded."""
+
+    def __init__(self, browser, site: dict[str, bytes], viewport=(1200, 800)) -> None:
+        self.context = browser.new_context(viewport={"width": viewport[0],
+                                                     "height": viewport[1]})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.stray: list[str] = []
+        self.tiles = 0
+        self.dialogs: list[str] = []
+        self.site = site
+        self.context.route("**/*", self._route)
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        self.page.on("dialog", self._dialog)
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        host = urlparse(url).hostname
+        if url.startswith(ORIGIN) and url[len(ORIGIN):] in self.site:
+            route.fulfill(body=self.site[url[len(ORIGIN):]],
+                          content_type="text/html; charset=utf-8")
+        elif host in TILE_HOSTS:
+            self.tiles += 1
+            route.fulfill(body=TILE_PNG, content_type="image/png")
+        else:
+            self.stray.append(url)
+            route.abort()
+
+    def _console(self, message) -> None:
+        if message.type in ("error", "warning"):
+            self.errors.append(f"{message.type}: {message.text}")
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def open(self, name: str):
+        self.page.goto(ORIGIN + name)
+        self.page.wait_for_function("() => window.GEOMAP && GEOMAP.context() !== null")
+        return self.page
+
+    def check_clean(self) -> None:
+        assert self.errors == []
+        assert self.stray == [], f"requests to hosts other than the tile server: {self.stray}"
+        assert self.dialogs == []
+        assert self.page.evaluate("typeof window.__pwned") == "undefined"
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / name))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture()
+def session(browser, site):
+    s = Session(browser, site)
+    yield s
+    s.close()
+
+
+def _located(inputs: dict) -> list[str]:
+    return sorted(p for p, g in zip(inputs["projects"]["project_id"],
+                                    inputs["projects"].geometry, strict=True) if g is not None)
+
+
+def test_full_page_draws_every_located_project(session):
+    page = session.open("map.html")
+    inputs = fixture_inputs()
+    drawn = page.evaluate("GEOMAP.drawnIds()")
+    assert sorted(drawn) == _located(inputs)
+    # the DOM agrees: one SVG path or marker icon per (single-part) feature
+    assert page.locator(".geomap-feature").count() == len(_located(inputs))
+    # district boundaries are drawn beneath, in their own pane
+    assert page.locator(".leaflet-geomap-districts-pane path").count() == 2
+    # unlocated projects are listed and marked
+    unlocated = page.locator(".gm-unlocated")
+    assert unlocated.count() == 1
+    assert "未上图" in unlocated.inner_text()
+    assert session.tiles > 0
+    session.shot("map_full.png")
+    session.check_clean()
+
+
+def test_list_row_flies_to_feature_and_opens_its_popup(session):
+    page = session.open("map.html")
+    page.locator("button.gm-item[data-pid='P-0000000001']").click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert popup.locator(".gm-popup-title").inner_text() == "宁波至象山市域铁路"
+    assert popup.locator(".gm-popup-en").inner_text() == "Ningbo-Xiangshan rail"
+    assert popup.locator("mark").first.inner_text() == "加快建设"
+    assert popup.locator(".gm-mentions li").count() == 2
+    assert "Under construction" in popup.inner_text() and "在建" in popup.inner_text()
+    link = popup.locator("a[href='https://www.openstreetmap.org/way/1']")
+    assert link.count() == 1 and link.get_attribute("rel") == "noopener noreferrer"
+    # keyboard: the point project's row is a button reachable with Enter
+    page.locator("button.gm-item[data-pid='P-0000000004']").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => { const t = document.querySelector('.gm-popup-title');"
+                           " return t && t.textContent === '梅山港区码头'; }")
+    session.shot("map_popup.png")
+    session.check_clean()
+
+
+def test_xss_fixture_renders_as_text_and_runs_nothing(session):
+    page = session.open("map.html")
+    row = page.locator("button.gm-item[data-pid='P-0000000006']")
+    assert row.locator(".gm-item-name").inner_text() == XSS_NAME
+    row.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert popup.locator(".gm-popup-title").inner_text() == XSS_NAME
+    assert popup.locator("img").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert "javascript:window.__pwned=3" in popup.inner_text()  # shown as text, not a link
+    quote = popup.locator(".gm-quote").inner_text()
+    assert "<img src=x onerror=window.__pwned=4>" in quote
+    assert page.title().endswith("<b>&</b>")
+    session.check_clean()
+
+
+def test_legend_layer_control_search_and_language(session):
+    page = session.open("map.html")
+    # legend: one line sample per status with the packaged colour and dashes
+    items = page.locator(".gm-legend-status li")
+    statuses = resources.statuses()
+    assert items.count() == len(statuses)
+    for index, status in enumerate(statuses):
+        line = items.nth(index).locator("line")
+        assert line.get_attribute("stroke") == status["color"]
+        dash = line.get_attribute("stroke-dasharray")
+        assert (dash is None) == (not status["dash"])
+        assert status["zh"] in items.nth(index).inner_text()
+        assert status["en"] in items.nth(index).inner_text()
+    page.locator(".gm-legend-toggle").click()
+    assert page.locator("#gm-legend-body").is_hidden()
+    page.locator(".gm-legend-toggle").click()
+    assert page.locator("#gm-legend-body").is_visible()
+    # layer control: switching the planning overlay off hides planning projects only
+    page.locator(".leaflet-control-layers").hover()
+    labels = page.locator(".leaflet-control-layers-overlays label")
+    names = [labels.nth(i).inner_text().strip() for i in range(labels.count())]
+    assert any("Planning (all themes)" in n for n in names)
+    assert any("District summary" in n for n in names)
+    planning = labels.filter(has_text="Planning (all themes)").locator("input")
+    planning.uncheck()
+    drawn = page.evaluate("GEOMAP.drawnIds()")
+    assert "P-0000000003" not in drawn and len(drawn) == 4
+    planning.check()
+    page.mouse.move(600, 700)
+    # search filters the list and the map
+    page.locator("#gm-q").fill("公园")
+    assert page.locator("#gm-list .gm-row").count() == 1
+    assert page.evaluate("GEOMAP.drawnIds()") == ["P-0000000003"]
+    page.locator("#gm-reset").click()
+    page.locator("#gm-f-status").select_option("under_construction")
+    assert page.locator("#gm-list .gm-row").count() == 2
+    page.locator("#gm-reset").click()
+    assert len(page.evaluate("GEOMAP.drawnIds()")) == 5
+    # language switch
+    page.locator("#gm-lang").click()
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.locator("#gm-lang").inner_text() == "中文"
+    assert page.locator("#gm-count").inner_text().startswith("Showing 6 of 6 projects")
+    assert "Not on the map" in page.locator(".gm-unlocated").inner_text()
+    session.shot("map_english.png")
+    page.locator("#gm-lang").click()
+    assert page.locator("#gm-count").inner_text().startswith("显示")
+    session.check_clean()
+
+
+def test_district_choropleth_popup_matches_summary_csv(session, tmp_path):
+    inputs = fixture_inputs()
+    csv_path = write_csv(tmp_path / "district_summary.csv",
+                         pd.DataFrame(inputs["summary"].drop(columns="geometry")))
+    expected = list(csv.DictReader(io.StringIO(csv_path.read_text("utf-8"))))
+    page = session.open("map.html")
+    page.locator(".leaflet-control-layers").hover()
+    page.locator(".leaflet-control-layers-overlays label").filter(
+        has_text="District summary").locator("input").check()
+    page.mouse.move(600, 700)
+    assert page.locator(".geomap-choro").count() == 2
+    assert page.locator("#gm-metric").count() == 1
+    for index in range(2):
+        page.evaluate("GEOMAP.context().map.closePopup()")
+        page.locator(".gm-district-popup").wait_for(state="detached")
+        page.evaluate("i => { const layers = GEOMAP.choropleth().getLayers();"
+                      " layers[i].openPopup(); }", index)
+        rows = page.locator(".gm-district-popup tr")
+        cells = {rows.nth(i).get_attribute("data-col"): rows.nth(i).locator("td").inner_text()
+                 for i in range(rows.count())}
+        want = expected[index]
+        assert {k: v.strip() for k, v in cells.items()} == {k: v.strip() for k, v in want.items()}
+    page.locator("#gm-metric").select_option("per_100km2")
+    fills = page.evaluate("GEOMAP.choropleth().getLayers().map(l => l.options.fillColor)")
+    assert fills[0] != fills[1]
+    session.shot("map_choropleth.png")
+    session.check_clean()
+
+
+def test_embed_fits_a_400x300_iframe(browser, site):
+    s = Session(browser, site, viewport=(400, 300))
+    try:
+        page = s.page
+        page.goto(ORIGIN + "host.html")
+        frame = page.frame_locator("#frame")
+        frame.locator(".leaflet-container").wait_for()
+        inner = page.frames[1]
+        inner.wait_for_function("() => window.GEOMAP && GEOMAP.context() !== null")
+        fit = inner.evaluate("""() => { const d = document.documentElement;
+            return {sw: d.scrollWidth, cw: d.clientWidth, sh: d.scrollHeight, ch: d.clientHeight,
+                    w: innerWidth, h: innerHeight,
+                    map: document.querySelector('.folium-map').getBoundingClientRect().toJSON(),
+                    panel: getComputedStyle(document.getElementById('gm-panel')).display}; }""")
+        assert (fit["w"], fit["h"]) == (400, 300)
+        assert fit["sw"] <= fit["cw"] and fit["sh"] <= fit["ch"], fit
+        assert fit["map"]["bottom"] <= 300 and fit["map"]["right"] <= 400
+        assert fit["map"]["height"] >= 200, "the map keeps most of the frame"
+        assert fit["panel"] == "none", "the list starts collapsed in the embed"
+        outer = page.evaluate("""() => { const d = document.documentElement;
+            return [d.scrollWidth <= d.clientWidth, d.scrollHeight <= d.clientHeight]; }""")
+        assert outer == [True, True]
+        assert sorted(inner.evaluate("GEOMAP.drawnIds()")) == _located(fixture_inputs())
+        s.shot("embed_400x300.png")
+        frame.locator("#gm-panel-toggle").click()
+        assert frame.locator("#gm-panel").is_visible()
+        frame.locator("button.gm-item[data-pid='P-0000000002']").click()
+        frame.locator(".leaflet-popup-content").wait_for()
+        assert frame.locator("#gm-panel").is_hidden(), "choosing a row reveals the map"
+        s.shot("embed_popup.png")
+        s.check_clean()
+    finally:
+        s.close()
+
+
+def test_phone_layout_has_collapsible_list(browser, site):
+    s = Session(browser, site, viewport=(375, 667))
+    try:
+        page = s.open("map.html")
+        toggle = page.locator("#gm-panel-toggle")
+        assert page.locator("#gm-panel").is_hidden()
+        assert toggle.get_attribute("aria-expanded") == "false"
+        toggle.click()
+        assert page.locator("#gm-panel").is_visible()
+        assert toggle.get_attribute("aria-expanded") == "true"
+        s.shot("phone_list.png")
+        s.check_clean()
+    finally:
+        s.close()
+
+
+def test_ningbo_like_map(session, site):
+    """Real Ningbo boundaries and gazetteer geometries (multi-part lines, polygons)."""
+    # the gazetteer may change while tests run: compare with the page's own data
+    located = sorted(p["id"] for p in _data(site["ningbo.html"])["projects"] if p["located"])
+    assert len(located) > 30
+    page = session.open("ningbo.html")
+    assert session.errors == []
+    assert sorted(page.evaluate("GEOMAP.drawnIds()")) == located
+    assert page.locator(".leaflet-geomap-districts-pane path").count() == 10
+    assert len(site["ningbo.html"]) <= 1_500_000
+    session.shot("ningbo_like_full.png")
+    page.locator("#gm-f-theme").select_option("transit")
+    page.locator("#gm-list .gm-row:not(.gm-unlocated) button").first.click()
+    page.locator(".leaflet-popup-content").wait_for()
+    session.shot("ningbo_like_popup.png")
+    session.check_clean()
+
+
+def _data(page: bytes) -> dict:
+    """The data document embedded in a rendered page."""
+    text = page.decode("utf-8")
+    return json.loads(text.split('<script type="application/json" id="geomap-data">', 1)[1]
+                      .split("</script>", 1)[0])
+
+
+def _pipeline_build():
+    if importlib.util.find_spec("geo.pipeline") is None:
+        return None
+    return getattr(importlib.import_module("geo.pipeline"), "build", None)
+
+
+def test_real_ningbo_map(browser, tmp_path):
+    """The map the pipeline builds for the Ningbo report: drawn count, requests, size,
+    and district popups equal to district_summary.csv."""
+    build = _pipeline_build()
+    if build is None:
+        pytest.skip("geo.pipeline.build does not exist yet")
+    result = build(root=tmp_path)
+    html_path, embed_path = Path(result.paths["map"]), Path(result.paths["embed"])
+    data = _data(html_path.read_bytes())
+    located = sorted(p["id"] for p in data["projects"] if p["located"])
+    assert html_path.stat().st_size <= 1_500_000
+    expected = {row["district"]: row for row in csv.DictReader(
+        io.StringIO(Path(result.paths["summary"]).read_text("utf-8")))}
+    s = Session(browser, {"map.html": html_path.read_bytes(),
+                          "embed.html": embed_path.read_bytes(), "host.html": HOST_PAGE.encode()})
+    try:
+        page = s.open("map.html")
+        assert sorted(page.evaluate("GEOMAP.drawnIds()")) == located
+        s.shot("ningbo_full.png")
+        popups = page.evaluate("""() => GEOMAP.choropleth().getLayers().map(l => {
+            const node = l.getPopup()._content(l);
+            return Array.from(node.querySelectorAll('tr')).map(
+                tr => [tr.dataset.col, tr.querySelector('td').textContent]); })""")
+        assert len(popups) == len([k for k in expected if not k.startswith(("全市", "未定位"))])
+        for cells in popups:
+            got = dict(cells)
+            assert got == expected[got["district"]]
+        s.check_clean()
+        page.goto(ORIGIN + "host.html")
+        inner = page.frames[1]
+        inner.wait_for_function("() => window.GEOMAP && GEOMAP.context() !== null")
+        assert sorted(inner.evaluate("GEOMAP.drawnIds()")) == located
+        s.shot("ningbo_embed_400x300.png")
+        s.check_clean()
+    finally:
+        s.close()
