@@ -15,7 +15,7 @@ Prints one JSON object on stdout (tests/test_layers.py asserts on it):
   relation returns for ``--project-id``;
 * ``render``: non-background pixels of a PNG of the project's default view
   (``OUT.png``) and labels drawn there and in a zoomed view (``OUT_zoom.png``);
-* ``messages``: warnings QGIS logged while doing so.
+* ``messages``: warnings QGIS logged, and GDAL warnings/errors, while doing so.
 
 Exit status 0 when the script ran; the assertions live in the test.
 """
@@ -48,6 +48,13 @@ MESSAGES: list[dict] = []
 
 def _log(message: str, tag: str, level) -> None:
     MESSAGES.append({"tag": tag, "level": int(level), "message": message})
+
+
+def _gdal_handler(err_class: int, err_no: int, message: str) -> None:
+    """Record GDAL warnings and errors (QGIS lets many of them go to stderr only)."""
+    if err_class >= gdal.CE_Warning:
+        MESSAGES.append({"tag": "GDAL", "level": int(Qgis.Warning), "message": message})
+    sys.stderr.write(f"GDAL {err_class} {err_no}: {message}\n")
 
 
 def table_names(path: str) -> list[str]:
@@ -204,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QgsApplication([], False)
     app.initQgis()
     QgsApplication.messageLog().messageReceived.connect(_log)
+    gdal.PushErrorHandler(_gdal_handler)
     report = {"qgis": Qgis.version(), "gdal": gdal.__version__}
     report["layers"] = check_layers(path)
     name = args.project or os.path.splitext(os.path.basename(path))[0]
