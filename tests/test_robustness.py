@@ -1,0 +1,432 @@
+"""Robustness through the CLI: bad input, atomic outputs, determinism, security.
+
+Every failure case checks the same contract: exit code 2, exactly one
+``geo <command>: error: ...`` line on stderr naming the file (and line or row)
+and a fix, no traceback, no temporary files left behind, and the previous good
+outputs (one shared baseline build) byte-for-byte untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from geo import settings
+from geo.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+NINGBO = ROOT / "data" / "raw" / "ningbo_2024.txt"
+GAZETTEER = ROOT / "data" / "raw" / "ningbo_gazetteer.csv"
+DISTRICTS = ROOT / "data" / "raw" / "ningbo_districts.geojson"
+NAME = "ningbo_2024"
+
+SMALL_REPORT = """各位代表：
+
+现在，我代表市人民政府向大会报告工作，请予审议。
+
+{h1}2023年工作回顾
+
+加速构建综合立体对外交通网，杭甬高速复线一期、甬金铁路等项目建成投用，甬舟铁路、杭甬高速复线二期等项目加快推进。{extra}
+
+{h2}2024年主要目标任务
+
+{s1}强力扩大有效投资
+
+加快建设六横公路大桥一期，开工建设宁波西枢纽，推进东部新城建设。
+
+{h3}加强政府自身建设
+
+各位代表，我们要坚定信心，奋力开创新局面。
+"""
+
+
+def small_report(h1: str = "一、", h2: str = "二、", h3: str = "三、", s1: str = "（一）",
+                 extra: str = "") -> str:
+    """A short synthetic report with a few gazetteer projects (fast to build)."""
+    return SMALL_REPORT.format(h1=h1, h2=h2, h3=h3, s1=s1, extra=extra)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def digests(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root``, keyed by relative path."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    """Run ``geo`` in-process; return (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def error_line(code: int, err: str, command: str = "build") -> str:
+    """Assert the one-line error contract and return that line."""
+    assert code == 2, err
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith(f"geo {command}: error:")]
+    assert len(lines) == 1, err
+    assert err.rstrip("\n").splitlines()[-1] == lines[0], "the error must be the last line"
+    assert "(fix: " in lines[0], lines[0]
+    return lines[0]
+
+
+def temp_leftovers(root: Path) -> list[str]:
+    """Temporary files of :func:`geo.io.atomic_path` (hidden ``.stem.xxxx`` files)."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob(".*") if p.is_file())
+
+
+def gpkg_dump(path: Path) -> dict[str, list[tuple]]:
+    """Every table of a GeoPackage (``SELECT * ... ORDER BY 1``) plus sqlite_master."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        master = con.execute("SELECT * FROM sqlite_master ORDER BY name").fetchall()
+        tables = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        dump = {"sqlite_master": master}
+        for table in tables:
+            dump[table] = con.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
+        return dump
+    finally:
+        con.close()
+
+
+def assert_valid_gpkg(path: Path) -> None:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # 'GPKG'
+        assert con.execute("SELECT count(*) FROM gpkg_contents").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """One good Ningbo build (root, digests) that every failure must leave untouched."""
+    root = tmp_path_factory.mktemp("baseline")
+    assert main(["build", "--root", str(root), "--name", NAME]) == 0
+    return root, digests(root)
+
+
+@pytest.fixture
+def untouched(baseline):
+    """Yield the baseline root; afterwards check its files and the absence of temp files."""
+    root, before = baseline
+    yield root
+    assert digests(root) == before, "a failed build changed the previous outputs"
+    assert temp_leftovers(root) == []
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("reports") / "small.txt"
+    path.write_text(small_report(), encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------- bad reports
+
+
+def test_empty_report(untouched, tmp_path, capsys):
+    report = tmp_path / "empty.txt"
+    report.write_bytes(b"\n  \n")
+    line = error_line(*run(["build", report, "--root", untouched, "--name", NAME], capsys)[::2])
+    assert str(report) in line and "empty" in line
+
+
+def test_binary_report(untouched, tmp_path, capsys):
+    report = tmp_path / "scan.pdf.txt"
+    report.write_bytes(bytes(range(256)) * 64)
+    line = error_line(*run(["build", report, "--root", untouched, "--name", NAME], capsys)[::2])
+    assert str(report) in line and "binary" in line
+
+
+def test_gb18030_report_extracts_same_mentions(tmp_path, capsys):
+    text = NINGBO.read_text(encoding="utf-8")
+    (tmp_path / "gbk.txt").write_bytes(text.encode("gb18030"))
+    for stem in ("gbk",):
+        code, _, err = run(["extract", tmp_path / f"{stem}.txt", "-o", tmp_path / f"{stem}.csv",
+                            "--city", "宁波市"], capsys)
+        assert code == 0, err
+    code, utf8, err = run(["extract", NINGBO, "--city", "宁波市"], capsys)
+    assert code == 0, err
+    gbk = (tmp_path / "gbk.csv").read_text(encoding="utf-8")
+    assert gbk == utf8
+    assert len(gbk.splitlines()) > 50
+
+
+def test_report_without_headings_builds_with_warning(tmp_path, capsys):
+    report = tmp_path / "flat.txt"
+    report.write_text(small_report(h1="", h2="", h3="", s1=""), encoding="utf-8")
+    code, _, err = run(["build", report, "--root", tmp_path / "out"], capsys)
+    assert code == 0, err
+    assert re.search(r"^warning: .*no part headings", err, re.M), err
+    assert (tmp_path / "out" / "maps" / "flat.html").exists()
+
+
+@pytest.mark.parametrize("headings", [
+    ("1、", "2、", "3、", "（1）"),          # Arabic numerals
+    ("一 ", "二 ", "三 ", "(一)"),           # no 、, half-width brackets
+    ("第一部分 ", "第二部分 ", "第三部分 ", "（一）"),
+], ids=["arabic", "no-dunhao", "bufen"])
+def test_unusual_headings(headings, tmp_path, capsys):
+    report = tmp_path / "odd.txt"
+    report.write_text(small_report(*headings), encoding="utf-8")
+    code, _, err = run(["build", report, "--root", tmp_path], capsys)
+    assert code == 0, err
+    assert "no part headings" not in err
+    assert "parse: 3 parts, 1 sections" in err
+    sections = (tmp_path / "data" / "processed" / "odd" / "sections.csv").read_text("utf-8")
+    assert "2024年主要目标任务" in sections and "强力扩大有效投资" in sections
+
+
+def test_very_long_paragraph(tmp_path, capsys):
+    text = NINGBO.read_text(encoding="utf-8")
+    body = "".join(line for line in text.splitlines() if len(line) > 100)  # one ~45 KB line
+    giant = "推进" + "，".join(["城市更新提升"] * 20000)  # one 140 KB sentence, no full stop
+    report = tmp_path / "long.txt"
+    report.write_text(small_report(extra=body + giant + "。"), encoding="utf-8")
+    t0 = time.perf_counter()
+    code, out, err = run(["extract", report, "--city", "宁波市"], capsys)
+    assert code == 0, err
+    assert time.perf_counter() - t0 < 30
+    assert "甬舟铁路" in out and "六横公路大桥一期" in out
+    assert len(out.splitlines()) > 50
+
+
+# ----------------------------------------------------------------------------- bad gazetteer
+
+
+def _edit_gazetteer(case: str) -> tuple[str, int]:
+    """Return (CSV text, 1-based line of the broken row) for one kind of damage."""
+    lines = GAZETTEER.read_text(encoding="utf-8").splitlines()
+    row = 3
+    fields = lines[row - 1]
+    if case == "wkt":
+        lines[row - 1] = re.sub(r'"?(POINT|LINESTRING|POLYGON) \(.*$', '"LINESTRING (121.9 29.8,"',
+                                fields)
+    elif case == "kind":
+        lines[row - 1] = fields.replace(",bridge,", ",spaceport,", 1)
+    elif case == "swapped":
+        lines[1] = lines[1].replace("POINT (121.461900 29.826700)", "POINT (29.826700 121.461900)")
+        row = 2
+    elif case == "duplicate":
+        lines.append(lines[1])
+        row = len(lines)
+    return "\n".join(lines) + "\n", row
+
+
+@pytest.mark.parametrize("case, words", [
+    ("wkt", "invalid WKT"), ("kind", "unknown kind"), ("swapped", "swapped"),
+    ("duplicate", "duplicate"),
+])
+def test_bad_gazetteer(case, words, untouched, tmp_path, monkeypatch, capsys):
+    text, row = _edit_gazetteer(case)
+    broken = tmp_path / "gazetteer.csv"
+    broken.write_text(text, encoding="utf-8")
+    assert text != GAZETTEER.read_text(encoding="utf-8")
+    monkeypatch.setitem(settings.city_data, "宁波市",
+                        {"gazetteer": broken, "districts": DISTRICTS})
+    line = error_line(*run(["build", "--root", untouched, "--name", NAME], capsys)[::2])
+    assert f"{broken}:{row}:" in line and words in line
+
+
+# ----------------------------------------------------------------------------- bad outputs
+
+
+def test_output_folder_under_a_file(untouched, small, tmp_path, capsys):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    line = error_line(*run(["build", small, "--root", blocker / "out"], capsys)[::2])
+    assert str(blocker) in line and "output folder" in line
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="running as root: chmod 0o500 does not block writes")
+def test_read_only_output_folder(small, tmp_path, capsys):
+    root = tmp_path / "ro"
+    assert main(["build", str(small), "--root", str(root)]) == 0
+    before = digests(root)
+    folders = [p for p in root.rglob("*") if p.is_dir()] + [root]
+    for folder in folders:
+        folder.chmod(0o500)
+    try:
+        line = error_line(*run(["build", small, "--root", root], capsys)[::2])
+        assert "writable" in line or "cannot" in line
+    finally:
+        for folder in folders:
+            folder.chmod(0o700)
+    assert digests(root) == before
+
+
+def test_corrupt_geopackage_is_replaced(small, tmp_path, capsys):
+    """Decision: outputs are never read back, so a corrupt one is simply replaced."""
+    clean, dirty = tmp_path / "clean", tmp_path / "dirty"
+    for root in (clean, dirty):
+        (root / "layers").mkdir(parents=True)
+    (dirty / "layers" / "small.gpkg").write_bytes(b"SQLite format 3\x00" + b"\xde\xad" * 5000)
+    for root in (clean, dirty):
+        code, _, err = run(["build", small, "--root", root], capsys)
+        assert code == 0, err
+    assert_valid_gpkg(dirty / "layers" / "small.gpkg")
+    assert gpkg_dump(dirty / "layers" / "small.gpkg") == gpkg_dump(clean / "layers" / "small.gpkg")
+    assert temp_leftovers(dirty) == []
+
+
+def test_locked_geopackage(small, tmp_path, capsys):
+    """A reader holding an exclusive lock neither blocks the build nor sees a torn file."""
+    assert main(["build", str(small), "--root", str(tmp_path)]) == 0
+    gpkg = tmp_path / "layers" / "small.gpkg"
+    holder = sqlite3.connect(gpkg, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        seen = holder.execute("SELECT count(*) FROM gpkg_contents").fetchone()
+        old_inode = gpkg.stat().st_ino
+        code, _, err = run(["build", small, "--root", tmp_path], capsys)
+        assert code == 0, err
+        assert gpkg.stat().st_ino != old_inode, "the file must be replaced, not rewritten"
+        assert holder.execute("SELECT count(*) FROM gpkg_contents").fetchone() == seen
+        assert holder.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    assert_valid_gpkg(gpkg)
+    assert temp_leftovers(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- dependencies
+
+
+def test_missing_osmnx(untouched, small, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "osmnx", None)
+    monkeypatch.setattr(settings, "use_network", False)
+    line = error_line(*run(["build", small, "--online", "--root", untouched, "--name", NAME],
+                           capsys)[::2])
+    assert "osmnx" in line and "pip install osmnx" in line
+
+
+def test_missing_cnmaps(untouched, small, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "cnmaps", None)
+    line = error_line(*run(["build", small, "--city", "杭州市", "--root", untouched,
+                            "--name", NAME], capsys)[::2])
+    assert "cnmaps" in line and "pip install cnmaps" in line
+
+
+# ----------------------------------------------------------------------------- atomic outputs
+
+
+def _fail_after_partial_write(target_module: str, monkeypatch) -> None:
+    """Make ``target_module``'s writer write half a file, then fail."""
+    import geo.io
+    import geo.layers
+    import geo.webmap
+
+    def broken(path, **kwargs):
+        with geo.io.atomic_path(Path(path)) as tmp:
+            tmp.write_bytes(b"half a file")
+            raise RuntimeError("simulated crash mid-write")
+
+    if target_module == "webmap":
+        monkeypatch.setattr(geo.webmap, "render_map", broken)
+    else:
+        monkeypatch.setattr(geo.layers, "write_geopackage", broken)
+
+
+@pytest.mark.parametrize("where", ["webmap", "layers"])
+def test_crash_mid_write_keeps_previous_outputs(where, untouched, small, monkeypatch):
+    """A different report crashing in the last writers must not leave a mixed set."""
+    _fail_after_partial_write(where, monkeypatch)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        main(["build", str(small), "--root", str(untouched), "--name", NAME])
+
+
+# ----------------------------------------------------------------- concurrency, determinism
+
+
+def _cli(*args: object) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "geo.cli", *map(str, args)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _same_outputs(a: Path, b: Path) -> None:
+    """Byte-identical text outputs; GeoPackages identical table by table."""
+    da, db = digests(a), digests(b)
+    assert sorted(da) == sorted(db)
+    for rel in da:
+        if rel.endswith(".gpkg"):
+            assert gpkg_dump(a / rel) == gpkg_dump(b / rel), rel
+        else:
+            assert da[rel] == db[rel], rel
+
+
+def test_concurrent_builds(small, tmp_path, capsys):
+    shared, single = tmp_path / "shared", tmp_path / "single"
+    procs = [_cli("build", small, "--root", shared) for _ in range(2)]
+    results = [p.communicate(timeout=300) for p in procs]
+    for proc, (_, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err
+    assert main(["build", str(small), "--root", str(single)]) == 0
+    assert_valid_gpkg(shared / "layers" / "small.gpkg")
+    assert temp_leftovers(shared) == []
+    _same_outputs(shared, single)
+
+
+def test_deterministic_ningbo_build(baseline, tmp_path):
+    root, _ = baseline
+    assert main(["build", "--root", str(tmp_path), "--name", NAME]) == 0
+    _same_outputs(root, tmp_path)
+    for ext in ("csv", "geojson", "html"):
+        assert any(rel.endswith(ext) for rel in digests(tmp_path)), ext
+
+
+# ----------------------------------------------------------------------------- security
+
+ATTACKS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)")
+
+
+def test_html_escapes_report_text(tmp_path, capsys):
+    extra = "开工建设{}大桥。加快建设{}公园。推进{}隧道建设。".format(*ATTACKS)
+    report = tmp_path / "xss.txt"
+    report.write_text(small_report(extra=extra), encoding="utf-8")
+    code, _, err = run(["build", report, "--root", tmp_path], capsys)
+    assert code == 0, err
+    for page in ("xss.html", "xss_embed.html"):
+        html = (tmp_path / "maps" / page).read_text(encoding="utf-8")
+        assert "alert(1)" in html, "the attack strings should reach the page (escaped)"
+        lowered = html.lower()
+        assert "<script>alert" not in lowered
+        assert "<img src=x" not in lowered
+        assert 'href="javascript:' not in lowered
+        assert "href='javascript:" not in lowered
+
+
+def test_no_eval_of_data():
+    sources = [*(ROOT / "geo").glob("*.py"), *(ROOT / "geo" / "resources" / "web").glob("*.js")]
+    assert sources
+    pattern = re.compile(r"(?<![\w.])(eval|exec)\s*\(|new\s+Function\s*\(|setTimeout\s*\(\s*['\"]")
+    offenders = [f"{p.name}:{n}" for p in sources
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                 if pattern.search(line)]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("name", ["../../evil", "a/b", "..", ".hidden", "/abs", "x\\y"])
+def test_name_cannot_escape_output_folders(name, small, tmp_path, capsys):
+    root = tmp_path / "a" / "b" / "root"
+    line = error_line(*run(["build", small, "--root", root, "--name", name], capsys)[::2])
+    assert "name" in line
+    assert not any("evil" in p.name for p in tmp_path.rglob("*"))
+    assert not (tmp_path / "a" / "b" / "root").exists() or not any(
+        p.is_file() for p in root.rglob("*"))
