@@ -5,17 +5,26 @@ renamed into place with :func:`os.replace`, which is atomic on POSIX and
 Windows.  A failed or interrupted build therefore never leaves a half-written
 file, and never clobbers the previous good one.  Two concurrent builds each
 write their own temporary file; the last rename wins with a complete file.
+
+:func:`transaction` extends this to a set of files: inside it the renames are
+deferred until the block succeeds, so a build that fails while writing its
+last output leaves every previous output untouched (not a mix of old and new).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import OutputError
+
+#: (temporary, target) renames deferred by the innermost active :func:`transaction`.
+_pending: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar(
+    "geo_io_pending", default=None)
 
 
 def ensure_folder(folder: Path) -> Path:
@@ -47,13 +56,53 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     tmp.unlink()  # let writers create it fresh (GDAL refuses some existing files)
     try:
         yield tmp
-        os.replace(tmp, target)
+        pending = _pending.get()
+        if pending is None:
+            os.replace(tmp, target)
+        else:
+            pending.append((tmp, target))
     except BaseException:
-        for leftover in (tmp, Path(str(tmp) + "-journal"), Path(str(tmp) + "-wal"),
-                         Path(str(tmp) + "-shm")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
+        _remove(tmp)
         raise
+
+
+def _remove(tmp: Path) -> None:
+    """Delete a temporary file and any SQLite side files it left."""
+    for leftover in (tmp, Path(str(tmp) + "-journal"), Path(str(tmp) + "-wal"),
+                     Path(str(tmp) + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+@contextlib.contextmanager
+def transaction() -> Iterator[None]:
+    """Write several files all together: defer every :func:`atomic_path` rename in the block.
+
+    When the block succeeds the completed temporary files are renamed into place
+    one after the other (fast: no data is copied); when it raises, they are
+    deleted and no target is touched.  A nested transaction joins the outer one.
+    """
+    if _pending.get() is not None:
+        yield
+        return
+    pending: list[tuple[Path, Path]] = []
+    token = _pending.set(pending)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in pending:
+            _remove(tmp)
+        raise
+    finally:
+        _pending.reset(token)
+    for i, (tmp, target) in enumerate(pending):
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            for rest, _ in pending[i:]:
+                _remove(rest)
+            raise OutputError(f"cannot replace output ({exc.strerror})", path=target,
+                              fix="check permissions of the folder and rebuild") from exc
 
 
 def write_text(target: Path, text: str) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from .errors import GeoError
 from .extract import extract
 from .gazetteer import load_gazetteer
 from .geocode import chosen_rows, locate, match_names
-from .io import ensure_folder, write_csv, write_text
+from .io import ensure_folder, transaction, write_csv, write_text
 from .report import parse, read_report
 from .resolve import resolve
 from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
@@ -166,8 +167,26 @@ def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gp
 # ----------------------------------------------------------------------------- writing
 
 
+#: Characters a build name may not contain (path separators, Windows-reserved, controls).
+_BAD_NAME = re.compile(r'[\\/<>:"|?*\x00-\x1f]')
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is one plain file name, else raise :class:`GeoError`.
+
+    The name becomes file and folder names under the output folders, so
+    ``../x``, ``a/b``, ``.hidden`` or an absolute path could write elsewhere.
+    """
+    if not name or name.startswith(".") or name != name.strip() or _BAD_NAME.search(name):
+        raise GeoError(f"invalid build name {name!r}: it must be a plain file name",
+                       fix="use letters, digits, _ or - (e.g. ningbo_2024), "
+                           "without / or \\ or a leading dot")
+    return name
+
+
 def output_paths(name: str, root: Path | None = None) -> dict[str, Path]:
-    """Where a build named ``name`` writes each output."""
+    """Where a build named ``name`` writes each output (``name`` checked by :func:`check_name`)."""
+    check_name(name)
     base = Path(root) if root else settings.root
     processed = (base / "data" / "processed" / name) if root else settings.processed_folder / name
     layers = (base / "layers") if root else settings.layers_folder
@@ -229,7 +248,14 @@ def data_dictionary() -> str:
 
 def write_outputs(stages: Stages, paths: dict[str, Path], *,
                   progress: Callable[[str], None] = lambda s: None) -> None:
-    """Write every output of a build (each file atomically)."""
+    """Write every output of a build: each file atomically, and all of them or none
+    (:func:`geo.io.transaction`), so a failure keeps the previous set intact."""
+    with transaction():
+        _write_all(stages, paths, progress)
+
+
+def _write_all(stages: Stages, paths: dict[str, Path],
+               progress: Callable[[str], None]) -> None:
     from .districts import format_summary
     from .layers import write_geopackage
     from .webmap import render_map
