@@ -577,7 +577,8 @@ def _layer_md(table: Table, meta: dict) -> dict:
     return {
         "identifier": f"{meta['name']}:{table.name}", "parentidentifier": meta["name"],
         "title": table.title, "abstract": f"{table.description}. {meta['title']}.",
-        "keywords": [meta["city"], str(meta["report_year"]), "政府工作报告"],
+        "keywords": [k for k in (meta["city"], str(meta["report_year"] or ""), "政府工作报告")
+                     if k],
         "links": [("source report", str(meta["report_path"]))],
         "rights": ATTRIBUTION, "licenses": [LICENCE],
         "crs": "EPSG:4326" if table.geom != "none" else None,
