@@ -255,7 +255,7 @@ def district_aliases(districts: gpd.GeoDataFrame, city: str | None = None) -> di
 
 
 #: A short county name followed by one of these names a natural feature, not the county.
-_NATURAL_FEATURE_CHARS = frozenset("江河溪湖湾港")
+_NATURAL_FEATURE_CHARS = frozenset("江河溪湖湾")
 
 
 def district_names_in_text(text: str, districts: gpd.GeoDataFrame,
@@ -277,7 +277,7 @@ def district_names_in_text(text: str, districts: gpd.GeoDataFrame,
             continue
         if form not in aliases[form] and text[pos + len(form): pos + len(form) + 1] in \
                 _NATURAL_FEATURE_CHARS:
-            pos += len(form)  # 奉化江, 象山港: a river or bay named after the county
+            pos += len(form)  # 奉化江: a river named after the county, not the county
             continue
         for name in aliases[form]:
             if name not in found:
