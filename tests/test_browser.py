@@ -195,6 +195,14 @@ def test_xss_fixture_renders_as_text_and_runs_nothing(session):
     assert popup.locator("img").count() == 0
     assert page.locator("a[href^='javascript']").count() == 0
     assert "javascript:window.__pwned=3" in popup.inner_text()  # shown as text, not a link
+    # hovering a feature shows its tooltip as text too
+    page.evaluate("GEOMAP.context().map.closePopup()")
+    page.evaluate("""() => { const ctx = GEOMAP.context();
+        ctx.groups.transit.eachLayer(l => { if (l.feature.properties.i !== undefined)
+            l.openTooltip(); }); }""")
+    assert XSS_NAME in page.locator(".leaflet-tooltip").first.inner_text() or \
+        XSS_NAME in page.locator(".leaflet-tooltip").last.inner_text()
+    assert page.locator(".leaflet-tooltip img").count() == 0
     quote = popup.locator(".gm-quote").inner_text()
     assert "<img src=x onerror=window.__pwned=4>" in quote
     assert page.title().endswith("<b>&</b>")
@@ -224,6 +232,7 @@ def test_legend_layer_control_search_and_language(session):
     names = [labels.nth(i).inner_text().strip() for i in range(labels.count())]
     assert any("Planning (all themes)" in n for n in names)
     assert any("District summary" in n for n in names)
+    session.shot("map_layers.png")
     planning = labels.filter(has_text="Planning (all themes)").locator("input")
     planning.uncheck()
     drawn = page.evaluate("GEOMAP.drawnIds()")

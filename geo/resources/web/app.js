@@ -186,12 +186,17 @@
                                                    : el("td", {}, [value])]);
   }
 
+  /* Source text with every http(s) URL in it made a link (nothing else is). */
   function sourceNode(p) {
-    if (isHttpUrl(p.source)) {
-      return el("a", {href: p.source, target: "_blank", rel: "noopener noreferrer",
-                      text: p.source});
-    }
-    return p.source;
+    if (!p.source) { return ""; }
+    var span = el("span", {});
+    p.source.split(/(https?:\/\/[^\s;,<>"'\uff0c\uff1b]+)/i).forEach(function (part) {
+      if (!part) { return; }
+      span.appendChild(isHttpUrl(part)
+        ? el("a", {href: part, target: "_blank", rel: "noopener noreferrer", text: part})
+        : document.createTextNode(part));
+    });
+    return span;
   }
 
   function projectDetails(p) {
@@ -237,7 +242,10 @@
 
   function tooltipNode(p) {
     var s = statusOf(p);
-    return el("span", {}, [el("strong", {text: p.name}), " · " + bi(s)]);
+    return el("span", {className: "gm-tooltip"}, [
+      el("strong", {text: p.name}),
+      p.name_en ? el("span", {className: "gm-tooltip-en", lang: "en", text: p.name_en}) : null,
+      el("span", {text: s.zh + " · " + s.en + (p.year ? " (" + p.year + ")" : "")})]);
   }
 
   function onFeature(feature, layer) {
@@ -332,12 +340,12 @@
   /* ----------------------------------------------------------------- legend */
 
   function legendLine(s) {
-    var w = 4;
-    var line = svg("line", {x1: 2, y1: 8, x2: 46, y2: 8, stroke: s.color, "stroke-width": w,
+    var w = 3;
+    var line = svg("line", {x1: 2, y1: 8, x2: 58, y2: 8, stroke: s.color, "stroke-width": w,
                             "stroke-opacity": s.opacity,
                             "stroke-linecap": isDotted(s.dash) ? "round" : "butt"});
     if (s.dash && s.dash.length) { line.setAttribute("stroke-dasharray", dashString(s.dash, w)); }
-    return svg("svg", {width: 48, height: 16, viewBox: "0 0 48 16", "aria-hidden": "true",
+    return svg("svg", {width: 60, height: 16, viewBox: "0 0 60 16", "aria-hidden": "true",
                        focusable: "false"}, [line]);
   }
 
