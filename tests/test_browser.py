@@ -29,7 +29,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-TILE_HOSTS = {"tile.openstreetmap.org"}
+TILE_HOSTS = ("tile.openstreetmap.org", ".tianditu.gov.cn", ".is.autonavi.com")
 ORIGIN = "http://geomap.test/"
 #: a 1x1 light-grey PNG served for every tile
 TILE_PNG = base64.b64decode(
@@ -99,7 +99,8 @@ class Session:
         if url.startswith(ORIGIN) and url[len(ORIGIN):] in self.site:
             route.fulfill(body=self.site[url[len(ORIGIN):]],
                           content_type="text/html; charset=utf-8")
-        elif host in TILE_HOSTS:
+        elif host and any(host == h or (h.startswith(".") and host.endswith(h))
+                          for h in TILE_HOSTS):
             self.tiles += 1
             route.fulfill(body=TILE_PNG, content_type="image/png")
         else:
@@ -356,6 +357,26 @@ def test_ningbo_like_map(session, site):
     page.locator(".leaflet-popup-content").wait_for()
     session.shot("ningbo_like_popup.png")
     session.check_clean()
+
+
+@pytest.mark.parametrize("basemap,key,host", [
+    ("tianditu", "abc123", "tianditu.gov.cn"), ("gaode", "", "autonavi.com")])
+def test_other_basemaps_load_only_their_tiles(browser, tmp_path, monkeypatch, basemap, key,
+                                              host):
+    monkeypatch.setattr(settings, "basemap", basemap)
+    monkeypatch.setattr(settings, "tianditu_key", key)
+    page_bytes = webmap.render_map(tmp_path / "m.html", **fixture_inputs()).read_bytes()
+    s = Session(browser, {"map.html": page_bytes})
+    try:
+        page = s.open("map.html")
+        page.wait_for_timeout(300)
+        hosts = page.evaluate("""() => performance.getEntriesByType('resource')
+            .map(e => new URL(e.name).hostname)""")
+        assert hosts and all(h.endswith(host) for h in hosts), hosts
+        assert len(page.evaluate("GEOMAP.drawnIds()")) == 5
+        s.check_clean()
+    finally:
+        s.close()
 
 
 def _data(page: bytes) -> dict:
