@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import settings
-from .districts import district_names_in_text, within_city
+from .districts import city_outline, district_names_in_text
 
 CHECK_COLUMNS = ["project_id", "name", "check", "detail"]
 
@@ -35,8 +35,10 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
     if located.empty:
         return pd.DataFrame(rows, columns=CHECK_COLUMNS)
     lengths = located.geometry.to_crs(settings.metric_crs).length / 1000.0
+    inside = _within_city(located.geometry, districts)
+    land = city_outline(districts)  # once: a union per project cost seconds
     by_name = dict(zip(districts["name"], districts.geometry, strict=True))
-    for (_, p), length_km in zip(located.iterrows(), lengths, strict=True):
+    for (_, p), length_km, in_city in zip(located.iterrows(), lengths, inside, strict=True):
         geom = p.geometry
         def fail(check: str, detail: str, p=p) -> None:
             rows.append({"project_id": p["project_id"], "name": p["name"], "check": check,
@@ -44,12 +46,12 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
         if not geom.is_valid:
             fail("valid", "invalid geometry")
             continue
-        if not within_city(geom, districts):
+        if not in_city:
             fail("inside_city", "outside the city and its coastal buffer")
         named = district_names_in_text(p["name"], districts, city)
         if named and p["precision"] != "district":
             near = _near_km(geom, [by_name[n] for n in named if n in by_name], districts)
-            if near > _allowed_km(geom, districts):
+            if near > _allowed_km(geom, land):
                 fail("named_county", f"name names {'、'.join(named)} but the geometry is elsewhere")
         limit = MAX_LENGTH_KM.get(p["kind"])
         if limit and geom.geom_type in ("LineString", "MultiLineString") and length_km > limit:
@@ -74,7 +76,16 @@ def _near_km(geom, shapes, districts: gpd.GeoDataFrame) -> float:
     return min(metric.iloc[0].distance(s) for s in metric.iloc[1:]) / 1000.0
 
 
-def _allowed_km(geom, districts: gpd.GeoDataFrame) -> float:
-    """1 km on land; the coastal buffer for features entirely at sea."""
-    land = districts.union_all()
+def _allowed_km(geom, land) -> float:
+    """1 km on land (``land``: the city outline); the coastal buffer for features at sea."""
     return 1.0 if geom.intersects(land) else settings.coastal_buffer_km
+
+
+def _within_city(geoms: gpd.GeoSeries, districts: gpd.GeoDataFrame) -> list[bool]:
+    """:func:`geo.districts.within_city` for many geometries, with one outline."""
+    outline = gpd.GeoSeries([city_outline(districts)], crs=districts.crs or "EPSG:4326")
+    outline_m = outline.to_crs(settings.metric_crs).iloc[0]
+    metric = geoms.to_crs(settings.metric_crs)
+    limit = settings.coastal_buffer_km * 1000.0
+    return [g is not None and not g.is_empty and bool(outline_m.distance(g) <= limit)
+            for g in metric]
