@@ -19,6 +19,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely.geometry
 
 from . import __version__, resources, settings
 from .checks import check_projects
@@ -213,8 +214,7 @@ def projects_geojson(projects: gpd.GeoDataFrame, digits: int = 6) -> str:
     features = []
     for _, row in located.iterrows():
         props = {c: _plain(row[c]) for c in PROJECTS}
-        geometry = json.loads(gpd.GeoSeries([row.geometry]).to_json(drop_id=True))
-        geom = geometry["features"][0]["geometry"]
+        geom = shapely.geometry.mapping(row.geometry)  # not GeoSeries.to_json: 100x slower
         features.append({"type": "Feature", "id": row["project_id"], "properties": props,
                          "geometry": {"type": geom["type"],
                                       "coordinates": _round(geom["coordinates"], digits)}})
