@@ -26,6 +26,7 @@ Allocation rules (see :func:`allocate`)
 from __future__ import annotations
 
 import html
+import re
 import sqlite3
 import unicodedata
 from collections.abc import Sequence
@@ -240,7 +241,21 @@ def short_names(name: str) -> list[str]:
 
 def district_aliases(districts: gpd.GeoDataFrame, city: str | None = None) -> dict[str, list[str]]:
     """Map every recognised form (full, short, combined) to full district names."""
-    names = list(districts["name"])
+    return {form: list(members) for form, members in
+            _alias_index(tuple(str(n) for n in districts["name"]), city)[0].items()}
+
+
+@lru_cache(maxsize=16)
+def _alias_index(names_key: tuple[str, ...], city: str | None
+                 ) -> tuple[dict[str, tuple[str, ...]], re.Pattern]:
+    """Aliases of :func:`district_aliases` and one regex of all forms, longest first
+    (the regex alternation picks the first form that matches: the longest)."""
+    aliases = {form: tuple(m) for form, m in _build_aliases(list(names_key), city).items()}
+    forms = sorted(aliases, key=lambda f: (-len(f), f))
+    return aliases, re.compile("|".join(re.escape(f) for f in forms) or "(?!)")
+
+
+def _build_aliases(names: list[str], city: str | None) -> dict[str, list[str]]:
     aliases: dict[str, list[str]] = {}
     for name in names:
         for form in [name, *short_names(name)]:
@@ -266,23 +281,15 @@ def district_names_in_text(text: str, districts: gpd.GeoDataFrame,
     from ``geo/resources/district_aliases.json`` (余慈 = 余姚市 + 慈溪市).
     Longer forms win where forms overlap.
     """
-    aliases = district_aliases(districts, city)
-    forms = sorted(aliases, key=lambda f: (-len(f), f))
+    aliases, pattern = _alias_index(tuple(str(n) for n in districts["name"]), city)
     found: list[str] = []
-    pos = 0
-    while pos < len(text):
-        form = next((f for f in forms if text.startswith(f, pos)), None)
-        if form is None:
-            pos += 1
-            continue
-        if form not in aliases[form] and text[pos + len(form): pos + len(form) + 1] in \
-                _NATURAL_FEATURE_CHARS:
-            pos += len(form)  # 奉化江: a river named after the county, not the county
-            continue
+    for match in pattern.finditer(text):
+        form, end = match.group(0), match.end()
+        if form not in aliases[form] and text[end: end + 1] in _NATURAL_FEATURE_CHARS:
+            continue  # 奉化江: a river named after the county, not the county
         for name in aliases[form]:
             if name not in found:
                 found.append(name)
-        pos += len(form)
     return found
 
 
