@@ -35,8 +35,8 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
     if located.empty:
         return pd.DataFrame(rows, columns=CHECK_COLUMNS)
     lengths = located.geometry.to_crs(settings.metric_crs).length / 1000.0
-    inside = _within_city(located.geometry, districts)
     land = city_outline(districts)  # once: a union per project cost seconds
+    inside = _within_city(located.geometry, land, districts.crs)
     by_name = dict(zip(districts["name"], districts.geometry, strict=True))
     for (_, p), length_km, in_city in zip(located.iterrows(), lengths, inside, strict=True):
         geom = p.geometry
@@ -81,9 +81,9 @@ def _allowed_km(geom, land) -> float:
     return 1.0 if geom.intersects(land) else settings.coastal_buffer_km
 
 
-def _within_city(geoms: gpd.GeoSeries, districts: gpd.GeoDataFrame) -> list[bool]:
-    """:func:`geo.districts.within_city` for many geometries, with one outline."""
-    outline = gpd.GeoSeries([city_outline(districts)], crs=districts.crs or "EPSG:4326")
+def _within_city(geoms: gpd.GeoSeries, land, crs) -> list[bool]:
+    """:func:`geo.districts.within_city` for many geometries, with one outline ``land``."""
+    outline = gpd.GeoSeries([land], crs=crs or "EPSG:4326")
     outline_m = outline.to_crs(settings.metric_crs).iloc[0]
     metric = geoms.to_crs(settings.metric_crs)
     limit = settings.coastal_buffer_km * 1000.0
