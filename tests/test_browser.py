@@ -196,7 +196,10 @@ def test_xss_fixture_renders_as_text_and_runs_nothing(session):
     assert popup.locator("img").count() == 0
     assert page.locator("a[href^='javascript']").count() == 0
     assert "javascript:window.__pwned=3" in popup.inner_text()  # shown as text, not a link
-    # hovering a feature shows its tooltip as text too
+    quote = popup.locator(".gm-quote").inner_text()
+    assert "<img src=x onerror=window.__pwned=4>" in quote
+    assert page.title().endswith("<b>&</b>")
+    # tooltips show the name as text too
     page.evaluate("GEOMAP.context().map.closePopup()")
     page.evaluate("""() => { const ctx = GEOMAP.context();
         ctx.groups.transit.eachLayer(l => { if (l.feature.properties.i !== undefined)
@@ -204,9 +207,6 @@ def test_xss_fixture_renders_as_text_and_runs_nothing(session):
     assert XSS_NAME in page.locator(".leaflet-tooltip").first.inner_text() or \
         XSS_NAME in page.locator(".leaflet-tooltip").last.inner_text()
     assert page.locator(".leaflet-tooltip img").count() == 0
-    quote = popup.locator(".gm-quote").inner_text()
-    assert "<img src=x onerror=window.__pwned=4>" in quote
-    assert page.title().endswith("<b>&</b>")
     session.check_clean()
 
 
