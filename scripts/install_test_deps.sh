@@ -13,10 +13,17 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || need+=(python3-qgis qgis-providers)
 command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || need+=(fonts-wqy-microhei)  # CJK glyphs in screenshots
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq "${need[@]}"
+fi
+
+# The vendored Leaflet must equal the npm package pinned in package-lock.json.
+if command -v npm >/dev/null 2>&1; then
+  npm ci --ignore-scripts --no-audit --no-fund --silent
+  $PYTHON scripts/vendor_assets.py --check
 fi
