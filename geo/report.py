@@ -93,13 +93,16 @@ def decode_report(data: bytes, path: Path | str = "<report>") -> str:
     return text
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # below 32, except \t \n \r
+_NOT_CJK = re.compile(r"[^\u4e00-\u9fff]+")
+
+
 def _control_ratio(text: str) -> float:
-    bad = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t")
-    return bad / max(len(text), 1)
+    return len(_CONTROL.findall(text)) / max(len(text), 1)
 
 
 def _cjk_count(text: str) -> int:
-    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return len(_NOT_CJK.sub("", text))
 
 
 def read_report(path: Path) -> str:
