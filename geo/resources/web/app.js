@@ -102,9 +102,13 @@
     var p = data().projects[feature.properties.i];
     var polygon = /Polygon/.test(feature.geometry.type);
     var style = lineStyle(statusOf(p), polygon ? 2 : 4);
-    style.fill = polygon;
+    // A county or the city drawn only because no finer location is known: outline,
+    // no fill, so it does not read as the project's extent (same rule as the QGIS style).
+    var coarse = p.precision === "district" || p.precision === "city";
+    style.fill = polygon && !coarse;
     style.fillColor = statusOf(p).color;
     style.fillOpacity = 0.2 * statusOf(p).opacity;
+    if (coarse) { style.weight = 1.5; }
     style.className = "geomap-feature";
     return style;
   }
