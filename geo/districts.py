@@ -206,7 +206,18 @@ def _areas_km2(frame: gpd.GeoDataFrame) -> pd.Series:
 
 def city_outline(districts: gpd.GeoDataFrame) -> BaseGeometry:
     """Union of the districts' geometries (EPSG:4326)."""
-    return shapely.union_all(np.asarray(list(districts.geometry), dtype=object))
+    return union_of(list(districts.geometry))
+
+
+def union_of(geoms: Sequence[BaseGeometry]) -> BaseGeometry:
+    """``shapely.union_all(geoms)``, cached by the geometries' WKB: the same district
+    outline is needed by several stages, and a detailed union costs ~30 ms."""
+    return _union_wkb(tuple(shapely.to_wkb(np.asarray(geoms, dtype=object))))
+
+
+@lru_cache(maxsize=8)
+def _union_wkb(wkbs: tuple[bytes, ...]) -> BaseGeometry:
+    return shapely.union_all(shapely.from_wkb(np.asarray(wkbs, dtype=object)))
 
 
 def within_city(geom: BaseGeometry | None, districts: gpd.GeoDataFrame,
@@ -340,7 +351,7 @@ class _Context:
         self.geoms = list(metric.geometry)
         for g in self.geoms:
             shapely.prepare(g)
-        self.outline = shapely.union_all(np.asarray(self.geoms, dtype=object))
+        self.outline = union_of(self.geoms)
         shapely.prepare(self.outline)
         self.buffer_m = settings.coastal_buffer_km * 1000.0
 
