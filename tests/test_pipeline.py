@@ -131,3 +131,24 @@ def test_other_city_builds_without_gazetteer(tmp_path):
     assert (stages.projects["precision"] == "district").any()
     assert len(stages.unresolved) > 0
     assert result.paths["map"].exists() and result.paths["gpkg"].exists()
+
+
+def test_district_summary_agrees_between_csv_and_geopackage(ningbo_build):
+    """The figures planners quote are the same in the CSV and the GeoPackage layer."""
+    import numpy as np
+    import pyogrio
+
+    csv = pd.read_csv(ningbo_build.paths["summary"], dtype={"adcode": str})
+    gpkg = ningbo_build.paths["gpkg"]
+    layer = pyogrio.read_dataframe(gpkg, layer="district_summary")
+    totals = pyogrio.read_dataframe(gpkg, layer="district_summary_totals", read_geometry=False)
+    both = pd.concat([pd.DataFrame(layer.drop(columns="geometry")), totals], ignore_index=True)
+    both = both.set_index("district").loc[csv["district"]]
+    numeric = [c for c in csv.columns if c.startswith(("n_", "rail_km", "road_km"))]
+    for col in numeric:
+        assert np.allclose(both[col].astype(float).fillna(0).values,
+                           csv[col].astype(float).fillna(0).values, atol=1e-3), col
+    city = csv[csv["district"] == "全市"].iloc[0]
+    districts = csv[csv["adcode"].fillna("").str.len() == 6]
+    km = districts[[c for c in csv.columns if c.startswith("rail_km")]].sum().sum()
+    assert abs(km - city[[c for c in csv.columns if c.startswith("rail_km")]].sum()) < 0.05
