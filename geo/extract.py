@@ -103,7 +103,7 @@ def lexicon() -> Lexicon:
         coded_line_re=re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2}[0-9]{1,2})线((?:[一二三四五六七八九十]期)?)"),
         numbered_line_re=re.compile(
             rf"({prefix_alt})?([0-9]{{1,2}}(?:[、和][0-9]{{1,2}})*)号线"
-            rf"((?:[一二三四五六七八九十]期)?(?:[东西南北]延(?:伸)?(?:段)?)?)"),
+            rf"((?:支线)?(?:[一二三四五六七八九十]期)?(?:[东西南北]延(?:伸)?(?:段)?)?)"),
         road_number_re=re.compile(raw["road_number_re"]),
         category_re=re.compile(
             r"(?:等(?:一批|[0-9０-９]+[个座家条处所项])?|[两三四五]大)(?:[\u4e00-\u9fff]{0,4}?)("

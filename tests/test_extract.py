@@ -138,7 +138,8 @@ def test_very_long_paragraph():
 @pytest.mark.parametrize("text,gold,min_p,min_r", [
     ("data/raw/ningbo_2024.txt", "tests/data/ningbo_2024_gold.csv", 0.95, 0.97),
     ("tests/data/wenzhou_sample.txt", "tests/data/wenzhou_sample_gold.csv", 0.90, 0.85),
-], ids=["ningbo", "wenzhou"])
+    ("tests/data/heldout_shaoxing.txt", "tests/data/heldout_shaoxing_gold.csv", 0.90, 0.85),
+], ids=["ningbo", "wenzhou", "shaoxing"])
 def test_gold_scores(text, gold, min_p, min_r):
     from conftest import ROOT
 
