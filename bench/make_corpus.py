@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = (ROOT / "data" / "raw" / "ningbo_2024.txt", ROOT / "tests" / "data" / "wenzhou_sample.txt")
+SOURCES = (ROOT / "data" / "raw" / "ningbo_2024.txt",
+           ROOT / "tests" / "data" / "wenzhou_sample.txt")
 OUT = Path(__file__).resolve().parent / "corpus"
 
 PART = re.compile(r"^[一二三四五六七八九十]+、")

@@ -143,8 +143,13 @@ def _fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
     return a, b, 1.0 - ss_res / ss_tot if ss_tot else 1.0
 
 
-def measure_corpus(paths: list[Path], write_every: int) -> dict:
-    """Every report through run_stages (no writes); a few also through write_outputs."""
+def measure_corpus(paths: list[Path], write_every: int, fit_repeats: int = 2) -> dict:
+    """Every report through run_stages (no writes); a few also through write_outputs.
+
+    The total is the wall time of the first pass.  The line is fitted to each
+    report's smallest CPU time over ``fit_repeats`` passes (other processes
+    still perturb CPU time through caches and frequency, by up to 2x here).
+    """
     from geo import settings
     from geo.pipeline import output_paths, run_stages, write_outputs
 
@@ -152,12 +157,12 @@ def measure_corpus(paths: list[Path], write_every: int) -> dict:
     out = Path(tempfile.mkdtemp(prefix="geo-bench-corpus-"))
     t_all = time.perf_counter()
     for i, path in enumerate(paths):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         stages = run_stages(path, city=settings.default_city, name=path.stem)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         c = stages.counts()
         rows.append({"report": path.name, "kb": path.stat().st_size / 1e3, "seconds": seconds,
-                     "mentions": c["mentions"], "projects": c["projects"],
+                     "cpu_s": cpu, "mentions": c["mentions"], "projects": c["projects"],
                      "located": c["located"]})
         if write_every and i % write_every == write_every - 1:
             t0 = time.perf_counter()
@@ -165,9 +170,18 @@ def measure_corpus(paths: list[Path], write_every: int) -> dict:
             writes.append({"report": path.name, "kb": rows[-1]["kb"],
                            "seconds": time.perf_counter() - t0})
     total = time.perf_counter() - t_all - sum(w["seconds"] for w in writes)
-    a, b, r2 = _fit([r["kb"] for r in rows], [r["seconds"] for r in rows])
-    return {"reports": len(rows), "total_s": total, "intercept_s": a, "s_per_100kb": b * 100,
-            "r2": r2, "rows": rows, "writes": writes,
+    for _ in range(fit_repeats - 1):
+        for row, path in zip(rows, paths, strict=True):
+            c0 = time.process_time()
+            run_stages(path, city=settings.default_city, name=path.stem)
+            row["cpu_s"] = min(row["cpu_s"], time.process_time() - c0)
+    # CPU time per report: other processes' load adds noise to wall time, not to CPU time
+    a, b, r2 = _fit([r["kb"] for r in rows], [r["cpu_s"] for r in rows])
+    _, _, r2_wall = _fit([r["kb"] for r in rows], [r["seconds"] for r in rows])
+    return {"reports": len(rows), "total_s": total, "fit_repeats": fit_repeats,
+            "total_cpu_s": sum(r["cpu_s"] for r in rows),
+            "intercept_s": a, "s_per_100kb": b * 100, "r2": r2, "r2_wall": r2_wall,
+            "rows": rows, "writes": writes,
             "write_median_s": statistics.median(w["seconds"] for w in writes) if writes else None}
 
 
@@ -282,13 +296,19 @@ def table(results: dict) -> str:
              f"| `geo build` Ningbo, fresh process | {e['wall_median_s']:.2f} s wall "
              f"({e['wall_median_s'] / f['wall_median_s']:.2f}x floor), "
              f"{e['cpu_median_s']:.2f} s CPU ({e['cpu_median_s'] / f['cpu_median_s']:.2f}x) |"]
-    lines += [f"| stage {name} | {s[name] * 1000:.0f} ms |" for name in STAGES]
-    lines += [f"| stages total (in process, warm) | {s['total'] * 1000:.0f} ms |",
+    cold = results["stages"]["first"]
+    lines += [f"| stage {name} | {s[name] * 1000:.0f} ms ({cold.get(name, 0) * 1000:.0f} ms) |"
+              for name in STAGES]
+    lines += [f"| stages total, in process: warm (first run) | {s['total'] * 1000:.0f} ms "
+              f"({cold['total'] * 1000:.0f} ms) |",
               f"| extraction (read+parse+extract), {x['reports']} reports, {x['mb']:.1f} MB | "
               f"{x['mb_per_s']:.2f} MB/s |",
-              f"| {c['reports']} reports through run_stages (no writes) | {c['total_s']:.1f} s |",
-              f"| cost vs size | {c['intercept_s'] * 1000:.0f} ms + "
-              f"{c['s_per_100kb'] * 1000:.0f} ms per 100 KB, R² = {c['r2']:.3f} |"]
+              f"| {c['reports']} reports through run_stages (no writes) | {c['total_s']:.1f} s "
+              "wall |",
+              f"| cost vs size (min CPU s of {c['fit_repeats']} runs per report) | "
+              f"{c['intercept_s'] * 1000:.0f} ms + "
+              f"{c['s_per_100kb'] * 1000:.0f} ms per 100 KB, R² = {c['r2']:.3f} "
+              f"(wall R² {c['r2_wall']:.3f}) |"]
     if c["writes"]:
         lines.append(f"| write_outputs, {len(c['writes'])} corpus reports | "
                      f"median {c['write_median_s'] * 1000:.0f} ms |")
@@ -339,14 +359,18 @@ def main(argv: list[str] | None = None) -> int:
     log(f"extraction over {len(paths)} reports ...")
     results["extraction"] = measure_extraction(paths)
     log("corpus through run_stages ...")
-    results["corpus"] = measure_corpus(paths, write_every=20 if not args.quick else 5)
+    results["corpus"] = measure_corpus(paths, write_every=20 if not args.quick else 5,
+                                       fit_repeats=1 if args.quick else 2)
     results["html"] = measure_html(root)
     if not args.no_browser and Path(CHROMIUM).exists():
         log("first render in Chromium ...")
         results["render"] = measure_render(root / "maps" / "ningbo_2024.html", repeats + 2)
     results["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    results["targets"] = {key: (check(results) if key != "first_render" or "render" in results
-                                else None) for key, (_, check) in TARGETS.items()}
+    results["targets"] = {key: check(results) for key, (_, check) in TARGETS.items()}
+    if "render" not in results:
+        results["targets"]["first_render"] = None
+    if results["corpus"]["reports"] < 100:  # --quick: not the 100-report target
+        results["targets"]["corpus_100"] = None
     if args.profile:
         results["profile"] = profile_build(RESULTS / "profile.txt")
     RESULTS.mkdir(parents=True, exist_ok=True)
