@@ -13,6 +13,7 @@ import argparse
 import base64
 import gzip
 import json
+import math
 import os
 import platform
 import resource
@@ -47,6 +48,10 @@ TARGETS = {
     "extraction": ("extraction >= 1 MB/s", lambda r: r["extraction"]["mb_per_s"] >= 1.0),
     "corpus_100": ("100 reports end to end < 60 s", lambda r: r["corpus"]["total_s"] < 60.0),
     "linear": ("cost linear in size (R^2 >= 0.9)", lambda r: r["corpus"]["r2"] >= 0.9),
+    "not_superlinear": ("cost not superlinear (log-log slope <= 1.1)",
+                        lambda r: r["corpus"]["exponent"] <= 1.1),
+    "extract_linear": ("extraction linear in size (R^2 >= 0.9)",
+                       lambda r: r["extraction"]["r2"] >= 0.9),
     "first_render": ("first render <= 1 s",
                      lambda r: r.get("render", {}).get("median_ms", 1e9) <= 1000.0),
 }
@@ -120,14 +125,18 @@ def measure_extraction(paths: list[Path]) -> dict[str, float]:
     from geo.extract import extract
     from geo.report import parse, read_report
 
-    total_bytes, seconds, mentions = 0, 0.0, 0
+    total_bytes, seconds, mentions, kbs, cpus = 0, 0.0, 0, [], []
     for path in paths:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         mentions += len(extract(parse(read_report(path), path)))
         seconds += time.perf_counter() - t0
+        cpus.append(time.process_time() - c0)
+        kbs.append(path.stat().st_size / 1e3)
         total_bytes += path.stat().st_size
+    _, slope, r2 = _fit(kbs, cpus)
     return {"reports": len(paths), "mb": total_bytes / 1e6, "seconds": seconds,
-            "mb_per_s": total_bytes / 1e6 / seconds, "mentions": mentions}
+            "mb_per_s": total_bytes / 1e6 / seconds, "mentions": mentions,
+            "cpu_s_per_100kb": slope * 100, "r2": r2}
 
 
 def _fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
@@ -177,10 +186,12 @@ def measure_corpus(paths: list[Path], write_every: int, fit_repeats: int = 2) ->
             row["cpu_s"] = min(row["cpu_s"], time.process_time() - c0)
     # CPU time per report: other processes' load adds noise to wall time, not to CPU time
     a, b, r2 = _fit([r["kb"] for r in rows], [r["cpu_s"] for r in rows])
+    _, exponent, _ = _fit([math.log(r["kb"]) for r in rows], [math.log(r["cpu_s"]) for r in rows])
     _, _, r2_wall = _fit([r["kb"] for r in rows], [r["seconds"] for r in rows])
     return {"reports": len(rows), "total_s": total, "fit_repeats": fit_repeats,
             "total_cpu_s": sum(r["cpu_s"] for r in rows),
             "intercept_s": a, "s_per_100kb": b * 100, "r2": r2, "r2_wall": r2_wall,
+            "exponent": exponent,
             "rows": rows, "writes": writes,
             "write_median_s": statistics.median(w["seconds"] for w in writes) if writes else None}
 
@@ -302,13 +313,14 @@ def table(results: dict) -> str:
     lines += [f"| stages total, in process: warm (first run) | {s['total'] * 1000:.0f} ms "
               f"({cold['total'] * 1000:.0f} ms) |",
               f"| extraction (read+parse+extract), {x['reports']} reports, {x['mb']:.1f} MB | "
-              f"{x['mb_per_s']:.2f} MB/s |",
+              f"{x['mb_per_s']:.2f} MB/s; {x['cpu_s_per_100kb'] * 1000:.0f} ms CPU per 100 KB, "
+              f"R² = {x['r2']:.3f} |",
               f"| {c['reports']} reports through run_stages (no writes) | {c['total_s']:.1f} s "
               "wall |",
               f"| cost vs size (min CPU s of {c['fit_repeats']} runs per report) | "
               f"{c['intercept_s'] * 1000:.0f} ms + "
               f"{c['s_per_100kb'] * 1000:.0f} ms per 100 KB, R² = {c['r2']:.3f} "
-              f"(wall R² {c['r2_wall']:.3f}) |"]
+              f"(wall R² {c['r2_wall']:.3f}); log-log slope {c['exponent']:.2f} |"]
     if c["writes"]:
         lines.append(f"| write_outputs, {len(c['writes'])} corpus reports | "
                      f"median {c['write_median_s'] * 1000:.0f} ms |")
