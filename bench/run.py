@@ -101,14 +101,17 @@ def measure_e2e(repeats: int) -> dict[str, float]:
 # ----------------------------------------------------------------------------- in process
 
 
-def measure_stages(repeats: int) -> tuple[dict, Path]:
-    """Per-stage seconds of the Ningbo build (run_stages + write_outputs), median of warm runs."""
+def measure_stages(repeats: int, keep: Path) -> tuple[dict, Path]:
+    """Per-stage seconds of the Ningbo build (run_stages + write_outputs), median of warm runs.
+
+    Run ``i`` writes under ``keep/run<i>``; returns the results and ``keep/run0``.
+    """
     from geo import settings
     from geo.pipeline import output_paths, run_stages, write_outputs
 
-    runs, keep = [], Path(tempfile.mkdtemp(prefix="geo-bench-"))
+    runs = []
     for i in range(repeats + 1):
-        root = keep if i == 0 else Path(tempfile.mkdtemp(prefix="geo-bench-"))
+        root = keep / f"run{i}"
         t0 = time.perf_counter()
         stages = run_stages(settings.default_report, city=settings.default_city,
                             name=settings.default_name)
@@ -117,7 +120,7 @@ def measure_stages(repeats: int) -> tuple[dict, Path]:
         runs.append(timings)
     warm = runs[1:] or runs
     median = {s: statistics.median(r.get(s, 0.0) for r in warm) for s in (*STAGES, "total")}
-    return {"first": runs[0], "median": median, "counts": stages.counts()}, keep
+    return {"first": runs[0], "median": median, "counts": stages.counts()}, keep / "run0"
 
 
 def measure_extraction(paths: list[Path]) -> dict[str, float]:
@@ -152,7 +155,8 @@ def _fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
     return a, b, 1.0 - ss_res / ss_tot if ss_tot else 1.0
 
 
-def measure_corpus(paths: list[Path], write_every: int, fit_repeats: int = 2) -> dict:
+def measure_corpus(paths: list[Path], write_every: int, out: Path,
+                   fit_repeats: int = 2) -> dict:
     """Every report through run_stages (no writes); a few also through write_outputs.
 
     The total is the wall time of the first pass.  The line is fitted to each
@@ -163,7 +167,6 @@ def measure_corpus(paths: list[Path], write_every: int, fit_repeats: int = 2) ->
     from geo.pipeline import output_paths, run_stages, write_outputs
 
     rows, writes = [], []
-    out = Path(tempfile.mkdtemp(prefix="geo-bench-corpus-"))
     t_all = time.perf_counter()
     for i, path in enumerate(paths):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -349,6 +352,24 @@ def corpus_paths(quick: bool) -> list[Path]:
     return paths[::10] if quick else paths
 
 
+def measure_in_process(results: dict, scratch: Path, args: argparse.Namespace, repeats: int,
+                       log) -> None:
+    """Stages, extraction, corpus, HTML size and first render; outputs go to ``scratch``."""
+    log("stages ...")
+    results["stages"], root = measure_stages(repeats, scratch / "ningbo")
+    paths = corpus_paths(args.quick)
+    log(f"extraction over {len(paths)} reports ...")
+    results["extraction"] = measure_extraction(paths)
+    log("corpus through run_stages ...")
+    results["corpus"] = measure_corpus(paths, write_every=20 if not args.quick else 5,
+                                       out=scratch / "corpus",
+                                       fit_repeats=1 if args.quick else 2)
+    results["html"] = measure_html(root)
+    if not args.no_browser and Path(CHROMIUM).exists():
+        log("first render in Chromium ...")
+        results["render"] = measure_render(root / "maps" / "ningbo_2024.html", repeats + 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
@@ -365,18 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     results["floor"] = measure_floor(repeats + 2)
     log("geo build in a fresh process ...")
     results["e2e"] = measure_e2e(repeats)
-    log("stages ...")
-    results["stages"], root = measure_stages(repeats)
-    paths = corpus_paths(args.quick)
-    log(f"extraction over {len(paths)} reports ...")
-    results["extraction"] = measure_extraction(paths)
-    log("corpus through run_stages ...")
-    results["corpus"] = measure_corpus(paths, write_every=20 if not args.quick else 5,
-                                       fit_repeats=1 if args.quick else 2)
-    results["html"] = measure_html(root)
-    if not args.no_browser and Path(CHROMIUM).exists():
-        log("first render in Chromium ...")
-        results["render"] = measure_render(root / "maps" / "ningbo_2024.html", repeats + 2)
+    with tempfile.TemporaryDirectory(prefix="geo-bench-") as scratch:
+        measure_in_process(results, Path(scratch), args, repeats, log)
     results["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["targets"] = {key: check(results) for key, (_, check) in TARGETS.items()}
     if "render" not in results:
