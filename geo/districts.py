@@ -331,17 +331,8 @@ def allocate(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.Data
     return frame.reset_index(drop=True)
 
 
-@lru_cache(maxsize=4)
-def _coastal_zone(outline_wkb: bytes, buffer_m: float) -> BaseGeometry:
-    """The buffered outline, cached per outline: a 25 km buffer of a detailed
-    coastline takes ~0.5 s, and a process often allocates for the same city."""
-    zone = shapely.from_wkb(outline_wkb).buffer(buffer_m, quad_segs=8)
-    shapely.prepare(zone)
-    return zone
-
-
 class _Context:
-    """Districts in the metric CRS, the outline and the offshore buffer zone."""
+    """Districts in the metric CRS, their outline and the coastal buffer distance."""
 
     def __init__(self, districts: gpd.GeoDataFrame) -> None:
         ordered = districts.sort_values("adcode", kind="stable")
@@ -354,11 +345,6 @@ class _Context:
         self.outline = union_of(self.geoms)
         shapely.prepare(self.outline)
         self.buffer_m = settings.coastal_buffer_km * 1000.0
-
-    @cached_property
-    def zone(self) -> BaseGeometry:
-        """The outline grown by the coastal buffer (metric CRS)."""
-        return _coastal_zone(shapely.to_wkb(self.outline), self.buffer_m)
 
     @cached_property
     def tree(self) -> shapely.STRtree:
@@ -457,7 +443,11 @@ def _allocate_measured(pid: str, parts: list[BaseGeometry], ctx: _Context, colum
     amounts = [measure(g.intersection(geom)) if g.intersects(geom) else 0.0 for g in ctx.geoms]
     offshore = geom.difference(ctx.outline)
     if not offshore.is_empty:
-        anchors, sizes = _offshore_pieces(offshore.intersection(ctx.zone), measure)
+        # Pieces (≤ 500 m) whose anchor lies within the coastal buffer: the same as
+        # intersecting with the buffered outline, without building that costly buffer.
+        anchors, sizes = _offshore_pieces(offshore, measure)
+        near = [k for k, a in enumerate(anchors) if ctx.outline.distance(a) <= ctx.buffer_m]
+        anchors, sizes = [anchors[k] for k in near], [sizes[k] for k in near]
         for i, size in zip(ctx.nearest_many(anchors), sizes, strict=True):
             amounts[i] += size
     total = sum(amounts)
@@ -567,24 +557,30 @@ def _allocation_with_attributes(projects: pd.DataFrame, allocation: pd.DataFrame
 
 def _summary_row(label: str, adcode: str, area: float | None, geometry: BaseGeometry | None,
                  rows: pd.DataFrame) -> dict[str, Any]:
+    """Counts, kilometres and names of one summary row (plain Python over few records)."""
     statuses = [s["code"] for s in resources.statuses()]
     theme_kinds = {t["id"]: set(t["kinds"]) for t in resources.themes()}
-    per_project = rows.drop_duplicates("project_id")
-    status = per_project["status"].where(per_project["status"].isin(statuses), "other")
+    records = rows[["project_id", "name", "kind", "theme", "status",
+                    "length_km"]].to_dict("records")
+    first: dict[str, dict] = {}
+    for r in records:
+        r["status"] = r["status"] if r["status"] in statuses else "other"
+        first.setdefault(r["project_id"], r)
+    projects = list(first.values())
     out: dict[str, Any] = {"district": label, "adcode": adcode, "area_km2": area,
-                           "n_projects": int(len(per_project))}
+                           "n_projects": len(projects)}
     for s in statuses:
-        out[f"n_{s}"] = int((status == s).sum())
+        out[f"n_{s}"] = sum(1 for p in projects if p["status"] == s)
     for theme in theme_kinds:
-        out[f"n_{theme}"] = int((per_project["theme"] == theme).sum())
-    row_status = rows["status"].where(rows["status"].isin(statuses), "other")
+        out[f"n_{theme}"] = sum(1 for p in projects if p["theme"] == theme)
     for prefix, theme in (("rail", RAIL_THEME), ("road", ROAD_THEME)):
-        in_theme = rows["kind"].isin(theme_kinds.get(theme, set()))
+        kinds = theme_kinds.get(theme, set())
         for s in statuses:
-            km = rows.loc[in_theme & (row_status == s), "length_km"].sum()
-            out[f"{prefix}_km_{s}"] = round(float(km), 3)
+            km = sum(float(r["length_km"]) for r in records
+                     if r["kind"] in kinds and r["status"] == s)
+            out[f"{prefix}_km_{s}"] = round(km, 3)
     out["per_100km2"] = (round(out["n_projects"] / area * 100.0, 3) if area else None)
-    out["projects"] = "、".join(sorted(set(per_project["name"])))
+    out["projects"] = "、".join(sorted({p["name"] for p in projects}))
     out["geometry"] = geometry
     return out
 

@@ -23,6 +23,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.ops import unary_union
 
+from . import settings
 from .districts import district_names_in_text
 from .online import match_score
 from .resolve import project_key
@@ -39,26 +40,57 @@ class Match:
     score: float
 
 
-def _gazetteer_keys(gazetteer: gpd.GeoDataFrame, city: str) -> list[tuple[int, str, str, bool]]:
-    """(row index, spelling, key, is_alias) for every gazetteer name and alias."""
-    out = []
-    for idx, row in gazetteer.iterrows():
-        out.append((idx, row["name"], project_key(row["name"], city), False))
-        for alias in row["aliases"]:
-            out.append((idx, alias, project_key(alias, city), True))
-    return out
+@dataclass(frozen=True)
+class GazetteerIndex:
+    """Every gazetteer spelling with its key, plus a character index for fuzzy look-ups."""
+
+    entries: tuple[tuple[int, str, str, bool], ...]   # (row, spelling, key, is_alias)
+    by_spelling: dict[str, list[int]]                  # spelling -> entry numbers
+    by_key: dict[str, list[int]]                       # key -> entry numbers
+    by_char: dict[str, list[int]]                      # character -> entry numbers
 
 
-def candidates_for(name: str, gazetteer_keys, city: str) -> list[Match]:
-    """All gazetteer candidates for one spelling, best first (pure)."""
+def index_gazetteer(gazetteer: gpd.GeoDataFrame, city: str) -> GazetteerIndex:
+    """Index every gazetteer name and alias (done once per build)."""
+    entries = []
+    for idx, name, aliases in zip(gazetteer.index, gazetteer["name"], gazetteer["aliases"],
+                                  strict=True):
+        entries.append((idx, name, project_key(name, city), False))
+        entries.extend((idx, alias, project_key(alias, city), True) for alias in aliases)
+    by_spelling: dict[str, list[int]] = {}
+    by_key: dict[str, list[int]] = {}
+    by_char: dict[str, list[int]] = {}
+    for n, (_, spelling, key, _) in enumerate(entries):
+        by_spelling.setdefault(spelling, []).append(n)
+        by_key.setdefault(key, []).append(n)
+        for ch in set(key):
+            by_char.setdefault(ch, []).append(n)
+    return GazetteerIndex(tuple(entries), by_spelling, by_key, by_char)
+
+
+def candidates_for(name: str, index: GazetteerIndex, city: str) -> list[Match]:
+    """All gazetteer candidates for one spelling, best first (pure).
+
+    Fuzzy scoring runs only on entries for which the name's characters found in
+    them (an upper bound of difflib's matches) reach threshold × the shorter length,
+    a necessary condition of both fuzzy rules; the character index finds them.
+    """
     key = project_key(name, city)
+    shared: dict[int, int] = {}
+    for ch in key:
+        for n in index.by_char.get(ch, ()):
+            shared[n] = shared.get(n, 0) + 1
+    need = settings.fuzzy_threshold
     best: dict[int, Match] = {}
-    for idx, spelling, gkey, is_alias in gazetteer_keys:
+    for n, entry in enumerate(index.entries):
+        idx, spelling, gkey, is_alias = entry
         if name == spelling:
             match = Match(idx, spelling, "alias" if is_alias else "exact", 1.0)
         elif key == gkey:
             match = Match(idx, spelling, "normalised", 1.0)
         else:
+            if shared.get(n, 0) < need * min(len(key), len(gkey)):
+                continue
             score = match_score(key, gkey)
             if score is None:
                 continue
@@ -74,8 +106,8 @@ def match_names(names: list[str], gazetteer: gpd.GeoDataFrame | None,
     """Candidates for every distinct name (empty lists without a gazetteer)."""
     if gazetteer is None or gazetteer.empty:
         return {n: [] for n in names}
-    keys = _gazetteer_keys(gazetteer, city)
-    return {n: candidates_for(n, keys, city) for n in dict.fromkeys(names)}
+    index = index_gazetteer(gazetteer, city)
+    return {n: candidates_for(n, index, city) for n in dict.fromkeys(names)}
 
 
 def chosen_rows(matches: dict[str, list[Match]]) -> dict[str, int]:

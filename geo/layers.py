@@ -249,11 +249,12 @@ def _alias_map() -> dict[str, str]:
 
 def _theme_tables(projects: gpd.GeoDataFrame) -> list[Table]:
     tables = []
+    groups = {key: rows for key, rows in projects.groupby(["theme", "geometry_class"],
+                                                          sort=False)}
     for theme in resources.themes():
         for cls in GEOMETRY_CLASSES:
-            rows = projects[(projects["theme"] == theme["id"])
-                            & (projects["geometry_class"] == cls)]
-            if rows.empty:
+            rows = groups.get((theme["id"], cls))
+            if rows is None or rows.empty:
                 continue
             name = f"{theme['layer']}_{cls}"
             frame = gpd.GeoDataFrame(rows[PROJECT_FIELDS].reset_index(drop=True),
@@ -376,6 +377,55 @@ def _write_table(path: Path, table: Table, first: bool) -> None:
     pyogrio.write_dataframe(table.frame, path, **kwargs)
 
 
+def _sql_type(dtype) -> str:
+    """The column type GDAL's GPKG driver declares for a pandas dtype."""
+    if pd.api.types.is_bool_dtype(dtype):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "INTEGER"
+    if pd.api.types.is_float_dtype(dtype):
+        return "REAL"
+    return "TEXT"
+
+
+def _sql_value(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _write_attribute_tables(path: Path, tables: list[Table]) -> None:
+    """Write attribute-only tables with :mod:`sqlite3`, as GDAL would (same schema,
+    feature-count triggers and gpkg_contents rows) but without reopening the file
+    through GDAL once per table, which dominated the GeoPackage's write time."""
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            for table in tables:
+                frame = table.frame
+                cols = ", ".join(f'"{c}" {_sql_type(frame[c].dtype)}' for c in frame.columns)
+                con.execute(f'CREATE TABLE "{table.name}" ( "fid" INTEGER PRIMARY KEY '
+                            f'AUTOINCREMENT NOT NULL, {cols})')
+                marks = ", ".join("?" * len(frame.columns))
+                names = ", ".join(f'"{c}"' for c in frame.columns)
+                rows = [[_sql_value(v) for v in row]
+                        for row in frame.itertuples(index=False, name=None)]
+                con.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
+                _register_attributes(con, table.name, table.title, table.description, len(rows))
+                for verb, sign in (("INSERT", "+"), ("DELETE", "-")):
+                    con.execute(
+                        f'CREATE TRIGGER "trigger_{verb.lower()}_feature_count_{table.name}" '
+                        f'AFTER {verb} ON "{table.name}" BEGIN UPDATE gpkg_ogr_contents SET '
+                        f"feature_count = feature_count {sign} 1 WHERE lower(table_name) = "
+                        f"lower('{table.name}'); END")
+    finally:
+        con.close()
+
+
 def write_geopackage(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
                      sections: pd.DataFrame, unresolved: pd.DataFrame,
                      candidates: pd.DataFrame, districts: gpd.GeoDataFrame,
@@ -386,20 +436,36 @@ def write_geopackage(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.Dat
     keys in :data:`META_KEYS`; ``meta["name"]`` names the embedded QGIS project.
     """
     path = Path(path)
+    with atomic_path(path) as tmp:
+        write_geopackage_file(tmp, final_name=path.name, projects=projects, mentions=mentions,
+                              sections=sections, unresolved=unresolved, candidates=candidates,
+                              districts=districts, summary=summary, meta=meta)
+    return path
+
+
+def write_geopackage_file(tmp: Path, *, final_name: str, projects: gpd.GeoDataFrame,
+                          mentions: pd.DataFrame, sections: pd.DataFrame,
+                          unresolved: pd.DataFrame, candidates: pd.DataFrame,
+                          districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame,
+                          meta: dict) -> Path:
+    """Write the GeoPackage to the temporary file ``tmp`` that will be renamed to
+    ``final_name`` (the embedded project refers to the final name); not atomic by
+    itself — :func:`write_geopackage` and the pipeline wrap it in ``atomic_path``."""
     _check_inputs(projects, mentions, sections, unresolved, candidates, districts, meta)
     tables = plan_tables(projects=projects, mentions=mentions, sections=sections,
                          unresolved=unresolved, candidates=candidates, districts=districts,
                          summary=summary)
-    with atomic_path(path) as tmp:
-        try:
-            for i, table in enumerate(tables):
-                _write_table(tmp, table, first=i == 0)
-        except (OSError, pyogrio.errors.DataSourceError) as exc:
-            raise OutputError(f"cannot write GeoPackage ({exc})", path=path,
-                              fix="check free space and permissions of the folder") from exc
-        finish_geopackage(tmp, tables, meta=meta, final_name=path.name,
-                          bounds=_bounds(districts, projects))
-    return path
+    try:
+        spatial = [t for t in tables if t.geom != "none"]
+        for i, table in enumerate(spatial):
+            _write_table(tmp, table, first=i == 0)
+        _write_attribute_tables(tmp, [t for t in tables if t.geom == "none"])
+    except (OSError, sqlite3.Error, pyogrio.errors.DataSourceError) as exc:
+        raise OutputError(f"cannot write GeoPackage ({exc})", path=final_name,
+                          fix="check free space and permissions of the folder") from exc
+    finish_geopackage(tmp, tables, meta=meta, final_name=final_name,
+                      bounds=_bounds(districts, projects))
+    return tmp
 
 
 def _check_inputs(projects, mentions, sections, unresolved, candidates, districts,

@@ -28,7 +28,8 @@ from .errors import GeoError
 from .extract import extract
 from .gazetteer import load_gazetteer
 from .geocode import chosen_rows, locate, match_names
-from .io import ensure_folder, transaction, write_csv, write_text
+from .io import atomic_path, ensure_folder, transaction, write_csv, write_text
+from .parallel import BackgroundCall
 from .report import parse, read_report
 from .resolve import resolve
 from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
@@ -256,12 +257,33 @@ def write_outputs(stages: Stages, paths: dict[str, Path], *,
 
 def _write_all(stages: Stages, paths: dict[str, Path],
                progress: Callable[[str], None]) -> None:
-    from .districts import format_summary
-    from .layers import write_geopackage
-    from .webmap import render_map
-
     for folder in {p.parent for p in paths.values()}:
         ensure_folder(folder)
+    # The GeoPackage (the slowest output) is written by a forked worker while this
+    # process writes the tables and the map; its rename joins the transaction.
+    with atomic_path(paths["gpkg"]) as gpkg_tmp:
+        t0 = time.perf_counter()
+        with BackgroundCall(_write_gpkg, stages, gpkg_tmp, paths["gpkg"].name) as worker:
+            _write_tables_and_map(stages, paths, progress)
+            worker.result()
+        stages.timings["write_gpkg"] = time.perf_counter() - t0
+    progress(f"layers: {paths['gpkg']}")
+
+
+def _write_gpkg(stages: Stages, tmp: Path, final_name: str) -> None:
+    from .layers import write_geopackage_file
+
+    write_geopackage_file(tmp, final_name=final_name, projects=stages.projects,
+                          mentions=stages.mentions, sections=stages.sections,
+                          unresolved=stages.unresolved, candidates=stages.candidates,
+                          districts=stages.districts, summary=stages.summary, meta=stages.meta)
+
+
+def _write_tables_and_map(stages: Stages, paths: dict[str, Path],
+                          progress: Callable[[str], None]) -> None:
+    from .districts import format_summary
+    from .webmap import render_maps
+
     t0 = time.perf_counter()
     write_csv(paths["mentions"], stages.mentions[MENTIONS])
     table = stages.projects[PROJECTS_CSV]
@@ -283,14 +305,6 @@ def _write_all(stages: Stages, paths: dict[str, Path],
     progress(f"tables: {paths['mentions'].parent}")
 
     t0 = time.perf_counter()
-    write_geopackage(paths["gpkg"], projects=stages.projects, mentions=stages.mentions,
-                     sections=stages.sections, unresolved=stages.unresolved,
-                     candidates=stages.candidates, districts=stages.districts,
-                     summary=stages.summary, meta=stages.meta)
-    stages.timings["write_gpkg"] = time.perf_counter() - t0
-    progress(f"layers: {paths['gpkg']}")
-
-    t0 = time.perf_counter()
     maps = paths["map"].parent
     downloads = {
         "projects.geojson": _relative(paths["download_geojson"], maps),
@@ -298,10 +312,9 @@ def _write_all(stages: Stages, paths: dict[str, Path],
         "data_dictionary.md": _relative(paths["download_dictionary"], maps),
         "geopackage": _relative(paths["gpkg"], maps),
     }
-    for key, embed in (("map", False), ("embed", True)):
-        render_map(paths[key], projects=stages.projects, mentions=stages.mentions,
-                   summary=stages.summary, districts=stages.districts, meta=stages.meta,
-                   embed=embed, downloads=downloads)
+    render_maps(paths["map"], paths["embed"], projects=stages.projects,
+                mentions=stages.mentions, summary=stages.summary, districts=stages.districts,
+                meta=stages.meta, downloads=downloads)
     stages.timings["write_map"] = time.perf_counter() - t0
     progress(f"map: {paths['map']} (embed: {paths['embed'].name})")
 

@@ -82,14 +82,20 @@ def resolve(mentions: pd.DataFrame, city: str,
     keys = group_keys(mentions, city, gazetteer_match)
     mentions["project_id"] = keys.map(project_id)
     theme = resources.theme_of_kind()
+    records = mentions[["project_id", "name", "kind", "status", "status_phrase", "year", "part",
+                        "section", "section_title", "start"]].to_dict("records")
+    groups: dict[str, list[dict]] = {}
+    for key, record in zip(keys, records, strict=True):
+        record["key"] = key
+        groups.setdefault(record["project_id"], []).append(record)
     rows = []
-    for pid, group in mentions.groupby("project_id", sort=False):
-        latest = group.sort_values(["year", "start"], kind="stable").iloc[-1]
-        names = list(dict.fromkeys(group["name"]))
-        kind = _majority(group["kind"], latest["kind"])
+    for pid, group in groups.items():
+        latest = max(group, key=lambda r: (_year(r["year"]), r["start"]))
+        names = list(dict.fromkeys(r["name"] for r in group))
+        kind = _majority([r["kind"] for r in group], latest["kind"])
         rows.append({
             "project_id": pid,
-            "key": keys[group.index[0]],
+            "key": group[0]["key"],
             "name": max(names, key=lambda n: (len(_BRACKETS.sub("", n)), -names.index(n))),
             "names": "|".join(names),
             "kind": kind,
@@ -101,13 +107,18 @@ def resolve(mentions: pd.DataFrame, city: str,
             "section": latest["section"],
             "section_title": latest["section_title"],
             "n_mentions": len(group),
-            "first_start": int(group["start"].min()),
+            "first_start": int(min(r["start"] for r in group)),
         })
     projects = pd.DataFrame(rows).sort_values("first_start", kind="stable").reset_index(drop=True)
     return mentions[[*MENTIONS, *[c for c in mentions.columns if c not in MENTIONS]]], projects
 
 
-def _majority(values: pd.Series, fallback: str) -> str:
+def _year(value) -> int:
+    """A mention's year for ordering (0 when the report states none)."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def _majority(values: list[str], fallback: str) -> str:
     counts = Counter(values)
     best = max(counts.values())
     winners = [v for v, c in counts.items() if c == best]

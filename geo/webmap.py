@@ -475,8 +475,7 @@ def _title(meta: dict) -> str:
 
 
 def _document(projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: pd.DataFrame,
-              meta: dict, embed: bool, downloads: dict[str, str] | None,
-              maps: list[dict]) -> dict:
+              meta: dict, downloads: dict[str, str] | None, maps: list[dict]) -> dict:
     by_project = _mentions_by_project(mentions)
     records = [_project_record(row, _is_located(row.geometry),
                                by_project.get(_text(row["project_id"]), []))
@@ -487,7 +486,7 @@ def _document(projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: pd.Da
                      "full_page": f"{name}.html" if _SAFE_NAME.match(name) else ""},
             "style": _style_config(), "projects": records,
             "summary": _summary_document(summary), "downloads": _downloads(downloads),
-            "embed": embed, "basemap": maps[0]["id"],
+            "basemap": maps[0]["id"],
             "gcj02": maps[0]["id"] == "gaode"}
 
 
@@ -518,10 +517,17 @@ def build_map(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
               summary: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, meta: dict,
               embed: bool = False, downloads: dict[str, str] | None = None) -> str:
     """Return the map page's HTML (see :func:`render_map`)."""
+    return _set_variant(_page(projects=projects, mentions=mentions, summary=summary,
+                              districts=districts, meta=meta, downloads=downloads), embed)
+
+
+def _page(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: gpd.GeoDataFrame,
+          districts: gpd.GeoDataFrame, meta: dict, downloads: dict[str, str] | None) -> str:
+    """The page without its variant mark (full or embed); see :func:`_set_variant`."""
     maps = basemaps()
     gcj02 = maps[0]["id"] == "gaode"
     projects = _sorted_projects(projects)
-    doc = _document(projects, mentions, summary, meta, embed, downloads, maps)
+    doc = _document(projects, mentions, summary, meta, downloads, maps)
     district_features = _district_features(summary, districts, gcj02)
     fmap = _OfflineMap(location=[0, 0], zoom_start=9, tiles=None, control_scale=True,
                        zoom_control=True)
@@ -544,10 +550,13 @@ def build_map(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
     pane = json.dumps(DISTRICT_PANE)
     panes.code = (f"{fmap.get_name()}.createPane({pane}).style.zIndex = 350;")
     start.code = _start_code(fmap, control, boundaries, layers)
+    return _with_csp(figure.render(), maps)
+
+
+def _set_variant(page: str, embed: bool) -> str:
+    """Mark the page full or embed: the only difference between the two variants."""
     body_class = "geomap-embed" if embed else "geomap-full"
-    page = figure.render()
-    page = page.replace("<body>", f'<body class="{body_class}">', 1)
-    return _with_csp(page, maps)
+    return page.replace("<body>", f'<body class="{body_class}">', 1)
 
 
 def _with_csp(page: str, maps: list[dict]) -> str:
@@ -594,6 +603,17 @@ def render_map(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.DataFrame
     text = build_map(projects=projects, mentions=mentions, summary=summary,
                      districts=districts, meta=meta, embed=embed, downloads=downloads)
     return write_text(Path(path), text)
+
+
+def render_maps(full_path: Path, embed_path: Path, *, projects: gpd.GeoDataFrame,
+                mentions: pd.DataFrame, summary: gpd.GeoDataFrame,
+                districts: gpd.GeoDataFrame, meta: dict,
+                downloads: dict[str, str] | None = None) -> tuple[Path, Path]:
+    """Write the full page and the embed variant from one rendering (see :func:`render_map`)."""
+    page = _page(projects=projects, mentions=mentions, summary=summary, districts=districts,
+                 meta=meta, downloads=downloads)
+    return (write_text(Path(full_path), _set_variant(page, embed=False)),
+            write_text(Path(embed_path), _set_variant(page, embed=True)))
 
 
 def located_count(projects: gpd.GeoDataFrame) -> int:

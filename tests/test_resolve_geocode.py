@@ -70,9 +70,9 @@ def test_phase_never_takes_another_phase():
 
 def test_rules_exact_alias_normalised_fuzzy():
     gaz = _gazetteer()
-    from geo.geocode import _gazetteer_keys
+    from geo.geocode import index_gazetteer
 
-    keys = _gazetteer_keys(gaz, "宁波市")
+    keys = index_gazetteer(gaz, "宁波市")
     assert candidates_for("杭甬高速复线一期", keys, "宁波市")[0].rule == "exact"
     assert candidates_for("宁大附属第一医院", keys, "宁波市")[0].rule == "alias"
     assert candidates_for("宁波杭甬高速复线一期项目", keys, "宁波市")[0].rule == "normalised"

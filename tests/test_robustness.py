@@ -333,23 +333,35 @@ def _fail_after_partial_write(target_module: str, monkeypatch) -> None:
     import geo.layers
     import geo.webmap
 
-    def broken(path, **kwargs):
-        with geo.io.atomic_path(Path(path)) as tmp:
+    def broken_maps(full_path, embed_path, **kwargs):
+        with geo.io.atomic_path(Path(full_path)) as tmp:
             tmp.write_bytes(b"half a file")
             raise RuntimeError("simulated crash mid-write")
 
+    def broken_gpkg(tmp, **kwargs):
+        Path(tmp).write_bytes(b"half a file")
+        raise RuntimeError("simulated crash mid-write")
+
     if target_module == "webmap":
-        monkeypatch.setattr(geo.webmap, "render_map", broken)
+        monkeypatch.setattr(geo.webmap, "render_maps", broken_maps)
     else:
-        monkeypatch.setattr(geo.layers, "write_geopackage", broken)
+        monkeypatch.setattr(geo.layers, "write_geopackage_file", broken_gpkg)
 
 
 @pytest.mark.parametrize("where", ["webmap", "layers"])
-def test_crash_mid_write_keeps_previous_outputs(where, untouched, small, monkeypatch):
-    """A different report crashing in the last writers must not leave a mixed set."""
+def test_crash_mid_write_keeps_previous_outputs(where, untouched, small, monkeypatch, capsys):
+    """A different report crashing in the last writers must not leave a mixed set.
+
+    The map is written in this process (the error propagates as is); the GeoPackage
+    by a forked worker, whose failure comes back as a one-line OutputError."""
     _fail_after_partial_write(where, monkeypatch)
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        main(["build", str(small), "--root", str(untouched), "--name", NAME])
+    if where == "webmap":
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            main(["build", str(small), "--root", str(untouched), "--name", NAME])
+    else:
+        assert main(["build", str(small), "--root", str(untouched), "--name", NAME]) == 2
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert last.startswith("geo build: error:") and "simulated crash" in last
 
 
 # ----------------------------------------------------------------- concurrency, determinism

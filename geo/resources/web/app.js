@@ -22,6 +22,12 @@
   var state = {lang: "zh", q: "", theme: "", status: "", part: "", district: "",
                metric: "n_projects"};
 
+  function isEmbed() {
+    // The embed variant differs from the full page only by this class on <body>,
+    // so both pages are rendered once and share every byte of data and script.
+    return document.body.classList.contains("geomap-embed");
+  }
+
   function data() {
     if (!D) {
       D = JSON.parse(document.getElementById("geomap-data").textContent);
@@ -367,7 +373,7 @@
                                                                  s.code); })));
     var neutral = {color: "#ffffff", opacity: 1, dash: []};
     var themes = el("details", {className: "gm-legend-themes",
-                                open: !(data().embed || window.innerHeight < 900)},
+                                open: !(isEmbed() || window.innerHeight < 900)},
       [el("summary", {text: t("legendTheme")}),
        el("ul", {className: "gm-legend-list gm-legend-theme"},
           data().style.themes.map(function (th) {
@@ -441,7 +447,7 @@
           document.getElementById("gm-legend-body").hidden = !open;
         });
         legendBox.appendChild(btn);
-        var open = !(data().embed || window.innerWidth < 700);
+        var open = !(isEmbed() || window.innerWidth < 700);
         legendBox.setAttribute("data-open", open ? "1" : "0");
         btn.setAttribute("aria-expanded", open ? "true" : "false");
         L.DomEvent.disableClickPropagation(legendBox);
@@ -583,7 +589,7 @@
     var group = groupOf(p), layer = layers[0];
     if (group && !ctx.map.hasLayer(group)) { ctx.map.addLayer(group); }
     if (group && !group.hasLayer(layer)) { group.addLayer(layer); }
-    if (isMobile() || data().embed) { setPanel(false); }
+    if (isMobile() || isEmbed()) { setPanel(false); }
     var opened = false;
     var open = function () { if (!opened) { opened = true; layer.openPopup(); } };
     ctx.map.once("moveend", open);
@@ -673,7 +679,7 @@
       setPanel(document.body.classList.contains("gm-panel-closed"));
     });
     var full = document.getElementById("gm-full");
-    if (data().embed && isSafeRelative(data().meta.full_page)) {
+    if (isEmbed() && isSafeRelative(data().meta.full_page)) {
       full.setAttribute("href", data().meta.full_page);
       full.hidden = false;
     }
@@ -691,7 +697,7 @@
     buildChoropleth();
     buildLegend();
     bindChrome();
-    setPanel(!(data().embed || isMobile()));
+    setPanel(!(isEmbed() || isMobile()));
     setLang(initialLang());
     refresh();
   }
