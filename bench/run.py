@@ -255,7 +255,9 @@ def measure_render(html_path: Path, repeats: int) -> dict:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for _ in range(repeats + 1):
-                context = browser.new_context(viewport={"width": 1280, "height": 800})
+                # bypass_csp: the page forbids eval, which wait_for_function needs
+                context = browser.new_context(viewport={"width": 1280, "height": 800},
+                                              bypass_csp=True)
                 context.route("**/*", route)
                 context.add_init_script(FIRST_LAYER_JS)
                 page = context.new_page()

@@ -107,12 +107,15 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
 
     city_files = settings.city_data.get(city, {})
     districts_path = districts_path or city_files.get("districts")
-    districts = _timed(timings, "districts", load_districts, city, districts_path)
+    districts = _timed(timings, "districts", _cached,
+                       ("districts", city, _file_key(districts_path)),
+                       load_districts, city, districts_path)
     gazetteer_path = gazetteer_path or city_files.get("gazetteer")
     gazetteer = None
     if gazetteer_path is not None and Path(gazetteer_path).exists():
-        gazetteer = _timed(timings, "gazetteer", load_gazetteer, Path(gazetteer_path),
-                           districts=districts)
+        key = ("gazetteer", _file_key(gazetteer_path), _file_key(districts_path), city)
+        gazetteer = _timed(timings, "gazetteer", _cached, key, load_gazetteer,
+                           Path(gazetteer_path), districts=districts)
     elif gazetteer_path is not None:
         raise GeoError("gazetteer file not found", path=gazetteer_path,
                        fix="restore it or remove the city's entry from geo.settings.city_data")
@@ -135,6 +138,26 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     for _, row in checks.iterrows():
         progress(f"warning: check {row['check']} failed for {row['name']}: {row['detail']}")
     return stages
+
+
+#: Districts and gazetteers already read in this process, keyed by file identity.
+_LOADED: dict[tuple, gpd.GeoDataFrame] = {}
+
+
+def _file_key(path: Path | None) -> tuple | None:
+    """Identity of an input file: path, modification time and size (None if absent)."""
+    if path is None or not Path(path).exists():
+        return None
+    stat = Path(path).stat()
+    return (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def _cached(key: tuple, loader: Callable, *args, **kwargs) -> gpd.GeoDataFrame:
+    """Load once per process and input identity (a corpus of reports of one city reads
+    its boundaries and gazetteer once); callers get a copy they may modify."""
+    if key not in _LOADED:
+        _LOADED[key] = loader(*args, **kwargs)
+    return _LOADED[key].copy()
 
 
 def _precision_breakdown(projects: gpd.GeoDataFrame) -> str:
