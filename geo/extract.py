@@ -27,7 +27,6 @@ Regexes are linear (no nested quantifiers) so a 10 MB text is safe.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -59,6 +58,7 @@ class Lexicon:
     numbered_line_re: re.Pattern
     coded_line_re: re.Pattern
     road_number_re: re.Pattern
+    trigger_re: re.Pattern
     category_re: re.Pattern
     campus_re: re.Pattern
     blocked_followers: tuple[str, ...]
@@ -105,6 +105,8 @@ def lexicon() -> Lexicon:
             rf"({prefix_alt})?([0-9]{{1,2}}(?:[、和][0-9]{{1,2}})*)号线"
             rf"((?:支线)?(?:[一二三四五六七八九十]期)?(?:[东西南北]延(?:伸)?(?:段)?)?)"),
         road_number_re=re.compile(raw["road_number_re"]),
+        trigger_re=re.compile(r"号线|[A-Z]{1,2}[0-9]{1,2}线|" + raw["road_number_re"] + "|"
+                              + "|".join(re.escape(c) for c in raw["project_categories"])),
         category_re=re.compile(
             r"(?:等(?:一批|[0-9０-９]+[个座家条处所项])?|[两三四五]大)(?:[\u4e00-\u9fff]{0,4}?)("
             + "|".join(re.escape(c) for c in categories) + ")"),
@@ -190,19 +192,18 @@ class Phrase:
     where: str
 
 
+_FULL_WIDTH = str.maketrans(
+    {chr(c): chr(c - 0xFEE0) for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+     for c in range(r[0], r[1] + 1)})
+
+
 def normalise_text(text: str) -> str:
-    """NFKC-normalise Latin letters and digits but keep Chinese punctuation.
+    """Map full-width Latin letters and digits to ASCII, keeping Chinese punctuation.
 
     Full-width ＡＢＣ１２３ become ABC123; Chinese brackets, dashes and commas are kept
     so offsets line up (the mapping is one character to one character).
     """
-    out = []
-    for ch in text:
-        if "０" <= ch <= "９" or "Ａ" <= ch <= "Ｚ" or "ａ" <= ch <= "ｚ":
-            out.append(unicodedata.normalize("NFKC", ch))
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text.translate(_FULL_WIDTH)
 
 
 def split_clauses(text: str, offset: int) -> list[Clause]:
@@ -561,6 +562,8 @@ def _is_organisation_acting(c: Candidate, full: str, clause: Clause, lex: Lexico
 def extract_clause(clause: Clause, full: str) -> list[Candidate]:
     """Find the project mentions of one clause, with status (pure)."""
     lex, vocab = lexicon(), vocabulary()
+    if lex.head_re.search(clause.text) is None and lex.trigger_re.search(clause.text) is None:
+        return []  # most clauses name no project: skip them cheaply
     cands = _line_list_candidates(clause, lex) + _head_candidates(clause, lex)
     cands = _drop_contained(cands)
     cands += _category_candidates(clause, cands, lex)

@@ -167,6 +167,7 @@ class Document:
     paragraphs: list[Paragraph]
     report_year: int | None
     warnings: list[str] = field(default_factory=list)
+    _ordinals: list[int] | None = field(default=None, repr=False)
 
     def sections_table(self) -> pd.DataFrame:
         """The report's outline as a SECTIONS table (one row per part and section)."""
@@ -186,14 +187,19 @@ class Document:
         return frame
 
     def section_id(self, part_index: int, section_index: int) -> str:
+        """Stable key of a part ("2") or section ("2.7"), "0" for the preamble."""
         if part_index < 0:
             return "0"
         if section_index < 0:
             return f"{part_index + 1}"
-        return f"{part_index + 1}.{_section_ordinal(self.sections, section_index)}"
+        if self._ordinals is None:
+            self._ordinals = [_section_ordinal(self.sections, i)
+                              for i in range(len(self.sections))]
+        return f"{part_index + 1}.{self._ordinals[section_index]}"
 
 
 def _section_ordinal(sections: list[Section], index: int) -> int:
+    """1-based position of a section within its part."""
     part = sections[index].part_index
     return sum(1 for s in sections[: index + 1] if s.part_index == part)
 
