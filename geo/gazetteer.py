@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from . import settings
+from .districts import union_of
 from .errors import GazetteerError
 from .schema import KINDS, PRECISIONS
 
@@ -102,7 +103,7 @@ def check_districts(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, *,
     """
     metric = districts.to_crs(settings.metric_crs)
     shapes = dict(zip(metric["name"], metric.geometry, strict=True))
-    land = shapely.union_all(list(shapes.values()))
+    land = union_of(list(shapes.values()))
     points = gpd.GeoSeries([reference_point(g) for g in gdf.geometry], crs=gdf.crs)
     points = points.to_crs(settings.metric_crs)
     for (_, row), point in zip(gdf.iterrows(), points, strict=True):
