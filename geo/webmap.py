@@ -556,7 +556,8 @@ def _page(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: gpd.Ge
 def _set_variant(page: str, embed: bool) -> str:
     """Mark the page full or embed: the only difference between the two variants."""
     body_class = "geomap-embed" if embed else "geomap-full"
-    return page.replace("<body>", f'<body class="{body_class}">', 1)
+    head_end = page.index("</head>")  # the body tag, not a "<body>" inside a script
+    return page[:head_end] + page[head_end:].replace("<body>", f'<body class="{body_class}">', 1)
 
 
 def _with_csp(page: str, maps: list[dict]) -> str:

@@ -304,10 +304,18 @@ def test_summary_cells_match_csv(tmp_path, osm):
 def test_embed_variant(tmp_path, osm):
     page = _render(tmp_path, embed=True)
     assert '<body class="geomap-embed">' in page
-    assert '"embed":true' in page
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in page
     full = _render(tmp_path)
     assert '<body class="geomap-full">' in full
+    # the two variants differ only by the body's class (one rendering serves both)
+    assert full.replace("geomap-full", "geomap-embed", 1) == page
+
+
+def test_render_maps_writes_both_variants_from_one_rendering(tmp_path, osm):
+    full, embed = webmap.render_maps(tmp_path / "a.html", tmp_path / "a_embed.html",
+                                     **fixture_inputs())
+    assert '<body class="geomap-full">' in full.read_text("utf-8")
+    assert '<body class="geomap-embed">' in embed.read_text("utf-8")
 
 
 def test_basemaps(monkeypatch):

@@ -23,7 +23,7 @@
                metric: "n_projects"};
 
   function isEmbed() {
-    // The embed variant differs from the full page only by this class on <body>,
+    // The embed variant differs from the full page only by this class on the body,
     // so both pages are rendered once and share every byte of data and script.
     return document.body.classList.contains("geomap-embed");
   }
