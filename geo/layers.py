@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 from shapely.geometry.base import BaseGeometry
 
 from . import qgis_project, qgis_style, resources, settings
@@ -398,6 +400,117 @@ def _sql_value(value):
     return value
 
 
+_RTREE_EXT = "http://www.geopackage.org/spec120/#extension_rtree"
+_MULTI = {"point": "MULTIPOINT", "line": "MULTILINESTRING", "polygon": "MULTIPOLYGON"}
+
+
+def _gpkg_geometry(geom: BaseGeometry | None, srs_id: int = 4326) -> bytes | None:
+    """GeoPackage binary geometry: 'GP' header (little endian, envelope for non-points)
+    followed by ISO WKB, as GDAL writes it."""
+    if geom is None:
+        return None
+    wkb = shapely.to_wkb(geom, byte_order=1, flavor="iso")
+    if geom.is_empty:
+        return b"GP\x00" + bytes([0x11]) + struct.pack("<i", srs_id) + wkb
+    if geom.geom_type == "Point":
+        return b"GP\x00\x01" + struct.pack("<i", srs_id) + wkb
+    minx, miny, maxx, maxy = geom.bounds
+    return (b"GP\x00\x03" + struct.pack("<i", srs_id)
+            + struct.pack("<4d", minx, maxx, miny, maxy) + wkb)
+
+
+def _promote(geom: BaseGeometry | None, multi: bool) -> BaseGeometry | None:
+    if geom is None or not multi or geom.geom_type.startswith("Multi") or geom.is_empty:
+        return geom
+    return {"Point": shapely.MultiPoint, "LineString": shapely.MultiLineString,
+            "Polygon": shapely.MultiPolygon}[geom.geom_type]([geom])
+
+
+def _write_feature_tables(path: Path, tables: list[Table]) -> None:
+    """Add spatial tables with :mod:`sqlite3`, mirroring GDAL's GPKG driver: the same
+    table schema, geometry blobs, gpkg_contents/geometry_columns/extensions rows, a
+    populated R-tree spatial index and GDAL's triggers.  Opening the file once instead
+    of once per layer through GDAL makes the GeoPackage several times faster to write."""
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            for table in tables:
+                _write_feature_table(con, table)
+    finally:
+        con.close()
+
+
+def _write_feature_table(con: sqlite3.Connection, table: Table) -> None:
+    frame = table.frame
+    gcol = frame.geometry.name
+    geoms = list(frame.geometry)
+    multi = table.geom != "point" or any(g is not None and g.geom_type == "MultiPoint"
+                                         for g in geoms)
+    geoms = [_promote(g, multi) for g in geoms]
+    gtype = _MULTI[table.geom] if multi else "POINT"
+    attrs = [c for c in frame.columns if c != gcol]
+    name = table.name
+    cols = "".join(f', "{c}" {_sql_type(frame[c].dtype)}' for c in attrs)
+    con.execute(f'CREATE TABLE "{name}" ( "fid" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+                f'"geom" {gtype}{cols})')
+    marks = ", ".join("?" * (len(attrs) + 1))
+    names = ", ".join(['"geom"', *[f'"{c}"' for c in attrs]])
+    rows = [[_gpkg_geometry(g), *[_sql_value(v) for v in values]]
+            for g, values in zip(geoms, frame[attrs].itertuples(index=False, name=None),
+                                 strict=True)]
+    con.executemany(f'INSERT INTO "{name}" ({names}) VALUES ({marks})', rows)
+    present = [g for g in geoms if g is not None and not g.is_empty]
+    bounds = shapely.total_bounds(present) if present else [None] * 4
+    con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+                "last_change, min_x, min_y, max_x, max_y, srs_id) VALUES "
+                "(?, 'features', ?, ?, '', ?, ?, ?, ?, 4326)",
+                (name, table.title, table.description, *[_sql_value(b) for b in bounds]))
+    con.execute("INSERT INTO gpkg_geometry_columns (table_name, column_name, "
+                "geometry_type_name, srs_id, z, m) VALUES (?, 'geom', ?, 4326, 0, 0)",
+                (name, gtype))
+    con.execute("INSERT OR REPLACE INTO gpkg_ogr_contents (table_name, feature_count) "
+                "VALUES (?, ?)", (name, len(rows)))
+    _register_extension(con, name, "geom", "gpkg_rtree_index", _RTREE_EXT, "write-only")
+    rtree = f"rtree_{name}_geom"
+    con.execute(f'CREATE VIRTUAL TABLE "{rtree}" USING rtree(id, minx, maxx, miny, maxy)')
+    con.executemany(f'INSERT INTO "{rtree}" VALUES (?, ?, ?, ?, ?)',
+                    [(fid, g.bounds[0], g.bounds[2], g.bounds[1], g.bounds[3])
+                     for fid, g in enumerate(geoms, start=1)
+                     if g is not None and not g.is_empty])
+    for statement in _gdal_triggers(name, rtree):
+        con.execute(statement)
+
+
+def _gdal_triggers(t: str, r: str) -> list[str]:
+    """The R-tree and feature-count triggers GDAL's GPKG driver creates for a layer
+    (created after the data is in: their ST_* functions exist only inside GDAL)."""
+    box = ('VALUES (NEW."fid",ST_MinX(NEW."geom"), ST_MaxX(NEW."geom"),'
+           'ST_MinY(NEW."geom"), ST_MaxY(NEW."geom"))')
+    present = '(NEW."geom" NOTNULL AND NOT ST_IsEmpty(NEW."geom"))'
+    absent = '(NEW."geom" ISNULL OR ST_IsEmpty(NEW."geom"))'
+    return [
+        f'CREATE TRIGGER "{r}_insert" AFTER INSERT ON "{t}" WHEN (new."geom" NOT NULL AND '
+        f'NOT ST_IsEmpty(NEW."geom")) BEGIN INSERT OR REPLACE INTO "{r}" {box}; END',
+        f'CREATE TRIGGER "{r}_update1" AFTER UPDATE OF "geom" ON "{t}" WHEN OLD."fid" = '
+        f'NEW."fid" AND {present} BEGIN INSERT OR REPLACE INTO "{r}" {box}; END',
+        f'CREATE TRIGGER "{r}_update2" AFTER UPDATE OF "geom" ON "{t}" WHEN OLD."fid" = '
+        f'NEW."fid" AND {absent} BEGIN DELETE FROM "{r}" WHERE id = OLD."fid"; END',
+        f'CREATE TRIGGER "{r}_update3" AFTER UPDATE ON "{t}" WHEN OLD."fid" != NEW."fid" AND '
+        f'{present} BEGIN DELETE FROM "{r}" WHERE id = OLD."fid"; INSERT OR REPLACE INTO '
+        f'"{r}" {box}; END',
+        f'CREATE TRIGGER "{r}_update4" AFTER UPDATE ON "{t}" WHEN OLD."fid" != NEW."fid" AND '
+        f'{absent} BEGIN DELETE FROM "{r}" WHERE id IN (OLD."fid", NEW."fid"); END',
+        f'CREATE TRIGGER "{r}_delete" AFTER DELETE ON "{t}" WHEN old."geom" NOT NULL '
+        f'BEGIN DELETE FROM "{r}" WHERE id = OLD."fid"; END',
+        f'CREATE TRIGGER "trigger_insert_feature_count_{t}" AFTER INSERT ON "{t}" BEGIN '
+        f"UPDATE gpkg_ogr_contents SET feature_count = feature_count + 1 WHERE "
+        f"lower(table_name) = lower('{t}'); END",
+        f'CREATE TRIGGER "trigger_delete_feature_count_{t}" AFTER DELETE ON "{t}" BEGIN '
+        f"UPDATE gpkg_ogr_contents SET feature_count = feature_count - 1 WHERE "
+        f"lower(table_name) = lower('{t}'); END",
+    ]
+
+
 def _write_attribute_tables(path: Path, tables: list[Table]) -> None:
     """Write attribute-only tables with :mod:`sqlite3`, as GDAL would (same schema,
     feature-count triggers and gpkg_contents rows) but without reopening the file
@@ -457,8 +570,10 @@ def write_geopackage_file(tmp: Path, *, final_name: str, projects: gpd.GeoDataFr
                          summary=summary)
     try:
         spatial = [t for t in tables if t.geom != "none"]
-        for i, table in enumerate(spatial):
-            _write_table(tmp, table, first=i == 0)
+        # GDAL creates the file (system tables, version, SRS) with the first layer;
+        # the others are added with sqlite3 exactly as GDAL would add them.
+        _write_table(tmp, spatial[0], first=True)
+        _write_feature_tables(tmp, spatial[1:])
         _write_attribute_tables(tmp, [t for t in tables if t.geom == "none"])
     except (OSError, sqlite3.Error, pyogrio.errors.DataSourceError) as exc:
         raise OutputError(f"cannot write GeoPackage ({exc})", path=final_name,
