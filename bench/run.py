@@ -82,20 +82,19 @@ def _summarise(runs: list[dict[str, float]]) -> dict[str, float]:
             "maxrss_mb": max(r["maxrss_mb"] for r in runs)}
 
 
-def measure_floor(repeats: int) -> dict[str, float]:
-    """Time to import the libraries the build uses, in a fresh interpreter."""
+def measure_floor_and_build(repeats: int) -> tuple[dict, dict]:
+    """The floor (importing the build's libraries) and ``geo build`` (Ningbo), each in a
+    fresh interpreter, alternated run by run so that load on a shared machine affects
+    both alike; medians are reported."""
     _timed_child([sys.executable, "-c", FLOOR_IMPORTS])  # warm the OS file cache
-    return _summarise([_timed_child([sys.executable, "-c", FLOOR_IMPORTS])
-                       for _ in range(repeats)])
-
-
-def measure_e2e(repeats: int) -> dict[str, float]:
-    """``geo build`` (Ningbo) in a fresh interpreter, into a temp root."""
-    runs = []
-    for _ in range(repeats + 1):
+    floor, build = [], []
+    for i in range(repeats + 1):
+        floor.append(_timed_child([sys.executable, "-c", FLOOR_IMPORTS]))
         with tempfile.TemporaryDirectory() as root:
-            runs.append(_timed_child([sys.executable, "-m", "geo.cli", "build", "--root", root]))
-    return _summarise(runs[1:])  # the first run warms caches (cnmaps-free, pyc, file cache)
+            build.append(_timed_child([sys.executable, "-m", "geo.cli", "build", "--root",
+                                       root]))
+    # the first build warms caches (pyc, file cache)
+    return _summarise(floor[1:]), _summarise(build[1:])
 
 
 # ----------------------------------------------------------------------------- in process
@@ -384,10 +383,8 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                  "load_avg": os.getloadavg(), "platform": platform.platform()}}
-    log("floor ...")
-    results["floor"] = measure_floor(repeats + 2)
-    log("geo build in a fresh process ...")
-    results["e2e"] = measure_e2e(repeats)
+    log("floor and geo build, alternated, in fresh processes ...")
+    results["floor"], results["e2e"] = measure_floor_and_build(repeats + 2)
     with tempfile.TemporaryDirectory(prefix="geo-bench-") as scratch:
         measure_in_process(results, Path(scratch), args, repeats, log)
     results["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,15 +1,18 @@
-"""Run one call in a forked worker process while the caller goes on.
+"""Run work in a forked worker process while the caller goes on.
 
-The build's slowest output (the GeoPackage) is written by a forked child while
-the parent writes the tables and the map: on two cores the wall time drops by
-the shorter of the two.  A fork shares the already imported libraries and the
-computed tables, so nothing is pickled but the result.  Where ``fork`` is not
-available (Windows, macOS defaults) or ``GEO_WORKERS=0`` is set, the call simply
-runs in the caller when :meth:`BackgroundCall.result` is asked for.
+A :class:`Worker` first runs a warm-up (e.g. importing the web-map libraries)
+while the caller computes, then takes one job submitted later.  The build uses
+one for the map: the worker imports folium during the pipeline stages and
+renders the pages while the parent writes the GeoPackage and the tables, so on
+two cores the map costs almost no wall time.  A fork shares what is already
+imported; the job's arguments are pickled (small tables) and only its result
+comes back.
 
-Errors in the worker come back as :class:`geo.errors.OutputError` (or the
-original :class:`geo.errors.GeoError` message) naming what failed; a worker that
-dies without a word (killed, crashed) is reported with its exit code.
+Where ``fork`` is not available (Windows, macOS defaults) or ``GEO_WORKERS=0``
+is set, the warm-up and the job simply run in the caller when
+:meth:`Worker.result` is asked for.  Errors in the worker come back as
+:class:`geo.errors.OutputError` carrying the original message; a worker that dies
+without a word (killed, crashed) is reported with its exit code.
 """
 
 from __future__ import annotations
@@ -28,51 +31,56 @@ def _fork_available() -> bool:
             and "fork" in multiprocessing.get_all_start_methods())
 
 
-class BackgroundCall:
-    """``func(*args)`` in a forked process; :meth:`result` waits and re-raises errors."""
+def _nothing() -> None:
+    return None
 
-    def __init__(self, func: Callable[..., Any], *args: Any) -> None:
-        self._func, self._args = func, args
+
+class Worker:
+    """A forked process that runs ``warmup()`` now and one submitted job later.
+
+    Use it as a context manager: leaving the block stops the process if its
+    result was not taken (the caller failed), so no worker outlives the build or
+    writes into files the caller is deleting.
+    """
+
+    def __init__(self, warmup: Callable[[], Any] = _nothing) -> None:
+        self._warmup = warmup
+        self._job: tuple | None = None
         self._process = None
         self._forked = _fork_available()
         if self._forked:
             ctx = multiprocessing.get_context("fork")
-            self._recv, send = ctx.Pipe(duplex=False)
-            self._process = ctx.Process(target=_child, args=(send, func, args), daemon=True)
+            jobs_recv, self._jobs = ctx.Pipe(duplex=False)
+            self._results, send = ctx.Pipe(duplex=False)
+            self._process = ctx.Process(target=_worker_main, args=(jobs_recv, send, warmup),
+                                        daemon=True)
             self._process.start()
             send.close()
+            jobs_recv.close()
 
-    def cancel(self) -> None:
-        """Stop the worker (the caller failed) and wait for it to exit."""
-        if self._process is not None and self._process.is_alive():
-            self._process.terminate()
-        if self._process is not None:
-            self._process.join()
-            self._recv.close()
-            self._process = None
-
-    def __enter__(self) -> BackgroundCall:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        # Whatever happens in the caller, no worker outlives the block: a failing
-        # caller must not leave a child writing into a file it is deleting.
-        if exc_type is not None:
-            self.cancel()
+    def submit(self, func: Callable[..., Any], *args: Any) -> None:
+        """Hand ``func(*args)`` to the worker (it starts once the warm-up is done)."""
+        if self._forked:
+            self._jobs.send((func, args))
+            self._jobs.close()
+        else:
+            self._job = (func, args)
 
     def result(self) -> Any:
-        """Wait for the call; return its result or raise its error in this process."""
+        """Wait for the job; return its result or raise its error in this process."""
         if not self._forked:
-            return self._func(*self._args)
+            self._warmup()
+            func, args = self._job
+            return func(*args)
         if self._process is None:
             raise RuntimeError("the worker's result was already taken or it was cancelled")
         process, self._process = self._process, None
         try:
-            status, payload = self._recv.recv()
+            status, payload = self._results.recv()
         except EOFError:
             status, payload = "died", None
         process.join()
-        self._recv.close()
+        self._results.close()
         if status == "ok":
             return payload
         if status == "geo":
@@ -83,15 +91,33 @@ class BackgroundCall:
         raise OutputError(f"the worker writing outputs failed: {payload}",
                           fix="this is a bug: please report it with the message above")
 
+    def cancel(self) -> None:
+        """Stop the worker (if still running) and wait for it to exit."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join()
+            self._process = None
+            self._results.close()
 
-def _child(send, func: Callable[..., Any], args: tuple) -> None:
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.cancel()
+
+
+def _worker_main(jobs, send, warmup: Callable[[], Any]) -> None:
+    """The forked process: warm up, wait for the job, run it, send the outcome."""
     try:
-        result = func(*args)
-        send.send(("ok", result))
+        warmup()
+        func, args = jobs.recv()
+        send.send(("ok", func(*args)))
+    except EOFError:
+        pass  # the caller went away before submitting
     except GeoError as exc:
         send.send(("geo", str(exc)))
     except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
-        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        send.send(("error", last))
+        send.send(("error", traceback.format_exception_only(type(exc), exc)[-1].strip()))
     finally:
         send.close()

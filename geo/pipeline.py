@@ -29,7 +29,7 @@ from .extract import extract
 from .gazetteer import load_gazetteer
 from .geocode import chosen_rows, locate, match_names
 from .io import atomic_path, ensure_folder, transaction, write_csv, write_text
-from .parallel import BackgroundCall
+from .parallel import Worker
 from .report import parse, read_report
 from .resolve import resolve
 from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
@@ -271,51 +271,86 @@ def data_dictionary() -> str:
 
 
 def write_outputs(stages: Stages, paths: dict[str, Path], *,
-                  progress: Callable[[str], None] = lambda s: None) -> None:
+                  progress: Callable[[str], None] = lambda s: None,
+                  map_worker: Worker | None = None) -> None:
     """Write every output of a build: each file atomically, and all of them or none
-    (:func:`geo.io.transaction`), so a failure keeps the previous set intact."""
+    (:func:`geo.io.transaction`), so a failure keeps the previous set intact.
+
+    ``map_worker``: a :class:`geo.parallel.Worker` already warming up (see
+    :func:`build`); one is started here otherwise."""
     with transaction():
-        _write_all(stages, paths, progress)
+        _write_all(stages, paths, progress, map_worker)
 
 
-def _write_all(stages: Stages, paths: dict[str, Path],
-               progress: Callable[[str], None]) -> None:
+def _write_all(stages: Stages, paths: dict[str, Path], progress: Callable[[str], None],
+               map_worker: Worker | None = None) -> None:
     for folder in {p.parent for p in paths.values()}:
         ensure_folder(folder)
-    # The GeoPackage (the slowest output) is written by a forked worker while this
-    # process writes the tables and the map; its rename joins the transaction.
-    with atomic_path(paths["gpkg"]) as gpkg_tmp:
+    worker = map_worker or Worker(_import_webmap)
+    # The worker is the innermost context: on failure it is stopped before the
+    # temporary files it writes are deleted.
+    with atomic_path(paths["map"]) as map_tmp, atomic_path(paths["embed"]) as embed_tmp, worker:
+        # The map is rendered by the worker (which imported folium while the stages
+        # ran) into temporary files this process renames with the others.
         t0 = time.perf_counter()
-        with BackgroundCall(_write_gpkg, stages, gpkg_tmp, paths["gpkg"].name) as worker:
-            _write_tables_and_map(stages, paths, progress)
-            worker.result()
-        stages.timings["write_gpkg"] = time.perf_counter() - t0
-    progress(f"layers: {paths['gpkg']}")
+        worker.submit(_render_map_files, stages, _downloads(paths), map_tmp, embed_tmp)
+        _write_geopackage(stages, paths)
+        progress(f"layers: {paths['gpkg']}")
+        _write_tables(stages, paths)
+        progress(f"tables: {paths['mentions'].parent}")
+        worker.result()
+        stages.timings["write_map"] = time.perf_counter() - t0
+    progress(f"map: {paths['map']} (embed: {paths['embed'].name})")
 
 
-def _write_gpkg(stages: Stages, tmp: Path, final_name: str) -> None:
-    from .layers import write_geopackage_file
-
-    write_geopackage_file(tmp, final_name=final_name, projects=stages.projects,
-                          mentions=stages.mentions, sections=stages.sections,
-                          unresolved=stages.unresolved, candidates=stages.candidates,
-                          districts=stages.districts, summary=stages.summary, meta=stages.meta)
+def _import_webmap() -> None:
+    """Warm-up of the map worker: folium is the slowest import of the build."""
+    from . import webmap  # noqa: F401
 
 
-def _write_tables_and_map(stages: Stages, paths: dict[str, Path],
-                          progress: Callable[[str], None]) -> None:
+def _render_map_files(stages: Stages, downloads: dict[str, str], full: Path,
+                      embed: Path) -> None:
+    from .webmap import build_pages
+
+    pages = build_pages(projects=stages.projects, mentions=stages.mentions,
+                        summary=stages.summary, districts=stages.districts, meta=stages.meta,
+                        downloads=downloads)
+    for path, page in zip((full, embed), pages, strict=True):
+        Path(path).write_bytes(page.encode("utf-8"))
+
+
+def _downloads(paths: dict[str, Path]) -> dict[str, str]:
+    """Links from the map to the open-data files, relative to the map's folder."""
+    maps = paths["map"].parent
+    return {
+        "projects.geojson": _relative(paths["download_geojson"], maps),
+        "projects.csv": _relative(paths["download_csv"], maps),
+        "data_dictionary.md": _relative(paths["download_dictionary"], maps),
+        "geopackage": _relative(paths["gpkg"], maps),
+    }
+
+
+def _write_geopackage(stages: Stages, paths: dict[str, Path]) -> None:
+    from .layers import write_geopackage
+
+    t0 = time.perf_counter()
+    write_geopackage(paths["gpkg"], projects=stages.projects, mentions=stages.mentions,
+                     sections=stages.sections, unresolved=stages.unresolved,
+                     candidates=stages.candidates, districts=stages.districts,
+                     summary=stages.summary, meta=stages.meta)
+    stages.timings["write_gpkg"] = time.perf_counter() - t0
+
+
+def _write_tables(stages: Stages, paths: dict[str, Path]) -> None:
     from .districts import format_summary
-    from .webmap import render_maps
 
     t0 = time.perf_counter()
     write_csv(paths["mentions"], stages.mentions[MENTIONS])
-    table = stages.projects[PROJECTS_CSV]
-    write_csv(paths["projects"], table)
+    write_csv(paths["projects"], stages.projects[PROJECTS_CSV])
     geojson = projects_geojson(stages.projects)
     write_text(paths["projects_geojson"], geojson)
     write_csv(paths["sections"], stages.sections)
-    summary_table = pd.DataFrame(stages.summary.drop(columns="geometry"))
-    write_csv(paths["summary"], summary_table)
+    write_csv(paths["summary"], pd.DataFrame(stages.summary.drop(columns="geometry")))
     write_text(paths["summary_md"], format_summary(stages.summary, "markdown"))
     write_csv(paths["allocation"], stages.allocation)
     write_csv(paths["unresolved"], stages.unresolved)
@@ -325,21 +360,6 @@ def _write_tables_and_map(stages: Stages, paths: dict[str, Path],
     write_csv(paths["download_csv"], pd.DataFrame(stages.projects.drop(columns="geometry")))
     write_text(paths["download_dictionary"], data_dictionary())
     stages.timings["write_tables"] = time.perf_counter() - t0
-    progress(f"tables: {paths['mentions'].parent}")
-
-    t0 = time.perf_counter()
-    maps = paths["map"].parent
-    downloads = {
-        "projects.geojson": _relative(paths["download_geojson"], maps),
-        "projects.csv": _relative(paths["download_csv"], maps),
-        "data_dictionary.md": _relative(paths["download_dictionary"], maps),
-        "geopackage": _relative(paths["gpkg"], maps),
-    }
-    render_maps(paths["map"], paths["embed"], projects=stages.projects,
-                mentions=stages.mentions, summary=stages.summary, districts=stages.districts,
-                meta=stages.meta, downloads=downloads)
-    stages.timings["write_map"] = time.perf_counter() - t0
-    progress(f"map: {paths['map']} (embed: {paths['embed'].name})")
 
 
 def _relative(target: Path, start: Path) -> str:
@@ -358,10 +378,13 @@ def build(report: Path | None = None, *, city: str | None = None, name: str | No
     paths = output_paths(name, root)
     for folder in {p.parent for p in paths.values()}:
         ensure_folder(folder)
-    stages = run_stages(report, city=city, name=name, progress=progress)
-    if online:
-        _online_candidates(stages, paths, progress)
-    write_outputs(stages, paths, progress=progress)
+    # Start the map's worker first: it imports the web-map libraries while the
+    # stages run here (see geo.parallel).
+    with Worker(_import_webmap) as map_worker:
+        stages = run_stages(report, city=city, name=name, progress=progress)
+        if online:
+            _online_candidates(stages, paths, progress)
+        write_outputs(stages, paths, progress=progress, map_worker=map_worker)
     c = stages.counts()
     progress(f"done: {c['mentions']} mentions, {c['projects']} projects, {c['located']} located, "
              f"{c['unresolved']} unresolved")

@@ -611,10 +611,18 @@ def render_maps(full_path: Path, embed_path: Path, *, projects: gpd.GeoDataFrame
                 districts: gpd.GeoDataFrame, meta: dict,
                 downloads: dict[str, str] | None = None) -> tuple[Path, Path]:
     """Write the full page and the embed variant from one rendering (see :func:`render_map`)."""
+    full, embed = build_pages(projects=projects, mentions=mentions, summary=summary,
+                              districts=districts, meta=meta, downloads=downloads)
+    return write_text(Path(full_path), full), write_text(Path(embed_path), embed)
+
+
+def build_pages(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
+                summary: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, meta: dict,
+                downloads: dict[str, str] | None = None) -> tuple[str, str]:
+    """The full page and the embed variant (HTML text) from one rendering."""
     page = _page(projects=projects, mentions=mentions, summary=summary, districts=districts,
                  meta=meta, downloads=downloads)
-    return (write_text(Path(full_path), _set_variant(page, embed=False)),
-            write_text(Path(embed_path), _set_variant(page, embed=True)))
+    return _set_variant(page, embed=False), _set_variant(page, embed=True)
 
 
 def located_count(projects: gpd.GeoDataFrame) -> int:

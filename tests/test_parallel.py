@@ -1,4 +1,4 @@
-"""The forked worker: results, errors, cancellation, and the no-fork fallback."""
+"""The forked worker: warm-up, results, errors, cancellation, and the no-fork fallback."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import pytest
 
 from geo.errors import OutputError, ReportError
-from geo.parallel import BackgroundCall
+from geo.parallel import Worker
 
 
 def _add(a, b):
@@ -27,33 +27,59 @@ def _die():
     os._exit(3)
 
 
-def _slow(path):
+def _pid_then_sleep(path):
     with open(path, "w") as f:
         f.write(str(os.getpid()))
     time.sleep(30)
 
 
+WARM = []
+
+
+def _warm():
+    WARM.append(os.getpid())
+
+
+def _warmed():
+    return list(WARM)
+
+
+def _run(func, *args):
+    with Worker(_warm) as worker:
+        worker.submit(func, *args)
+        return worker.result()
+
+
 @pytest.mark.parametrize("workers", ["1", "0"])
 def test_result_and_errors(monkeypatch, workers):
     monkeypatch.setenv("GEO_WORKERS", workers)
-    assert BackgroundCall(_add, 2, 3).result() == 5
+    assert _run(_add, 2, 3) == 5
     with pytest.raises((OutputError, ReportError), match="bad thing"):
-        BackgroundCall(_geo_error).result()
+        _run(_geo_error)
     with pytest.raises((OutputError, ZeroDivisionError), match="boom"):
-        BackgroundCall(_bug).result()
+        _run(_bug)
+
+
+def test_warm_up_runs_in_the_worker_before_the_job(monkeypatch):
+    monkeypatch.setenv("GEO_WORKERS", "1")
+    WARM.clear()
+    seen = _run(_warmed)
+    assert len(seen) == 1 and seen[0] != os.getpid()  # warmed in the child, not here
+    assert WARM == []
 
 
 def test_a_dead_worker_is_reported(monkeypatch):
     monkeypatch.setenv("GEO_WORKERS", "1")
     with pytest.raises(OutputError, match="exit code 3"):
-        BackgroundCall(_die).result()
+        _run(_die)
 
 
 def test_a_failing_caller_stops_the_worker(tmp_path, monkeypatch):
     monkeypatch.setenv("GEO_WORKERS", "1")
     pid_file = tmp_path / "pid.txt"
     with pytest.raises(RuntimeError):
-        with BackgroundCall(_slow, pid_file):
+        with Worker() as worker:
+            worker.submit(_pid_then_sleep, pid_file)
             for _ in range(100):
                 if pid_file.exists() and pid_file.read_text():
                     break
@@ -62,3 +88,12 @@ def test_a_failing_caller_stops_the_worker(tmp_path, monkeypatch):
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):  # joined and reaped: no such process any more
         os.kill(pid, 0)
+
+
+def test_a_worker_never_given_a_job_exits(monkeypatch):
+    monkeypatch.setenv("GEO_WORKERS", "1")
+    worker = Worker(_warm)
+    process = worker._process
+    with worker:
+        pass
+    assert not process.is_alive()

@@ -333,29 +333,28 @@ def _fail_after_partial_write(target_module: str, monkeypatch) -> None:
     import geo.layers
     import geo.webmap
 
-    def broken_maps(full_path, embed_path, **kwargs):
-        with geo.io.atomic_path(Path(full_path)) as tmp:
+    def broken_pages(**kwargs):
+        raise RuntimeError("simulated crash mid-write")
+
+    def broken_gpkg(path, **kwargs):
+        with geo.io.atomic_path(Path(path)) as tmp:
             tmp.write_bytes(b"half a file")
             raise RuntimeError("simulated crash mid-write")
 
-    def broken_gpkg(tmp, **kwargs):
-        Path(tmp).write_bytes(b"half a file")
-        raise RuntimeError("simulated crash mid-write")
-
     if target_module == "webmap":
-        monkeypatch.setattr(geo.webmap, "render_maps", broken_maps)
+        monkeypatch.setattr(geo.webmap, "build_pages", broken_pages)
     else:
-        monkeypatch.setattr(geo.layers, "write_geopackage_file", broken_gpkg)
+        monkeypatch.setattr(geo.layers, "write_geopackage", broken_gpkg)
 
 
 @pytest.mark.parametrize("where", ["webmap", "layers"])
 def test_crash_mid_write_keeps_previous_outputs(where, untouched, small, monkeypatch, capsys):
     """A different report crashing in the last writers must not leave a mixed set.
 
-    The map is written in this process (the error propagates as is); the GeoPackage
+    The GeoPackage is written in this process (the error propagates as is); the map
     by a forked worker, whose failure comes back as a one-line OutputError."""
     _fail_after_partial_write(where, monkeypatch)
-    if where == "webmap":
+    if where == "layers":
         with pytest.raises(RuntimeError, match="simulated crash"):
             main(["build", str(small), "--root", str(untouched), "--name", NAME])
     else:
