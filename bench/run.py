@@ -88,7 +88,7 @@ def measure_floor_and_build(repeats: int) -> tuple[dict, dict]:
     both alike; medians are reported."""
     _timed_child([sys.executable, "-c", FLOOR_IMPORTS])  # warm the OS file cache
     floor, build = [], []
-    for i in range(repeats + 1):
+    for _ in range(repeats + 1):
         floor.append(_timed_child([sys.executable, "-c", FLOOR_IMPORTS]))
         with tempfile.TemporaryDirectory() as root:
             build.append(_timed_child([sys.executable, "-m", "geo.cli", "build", "--root",
