@@ -124,7 +124,7 @@ def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, li
     GeoDataFrame in EPSG:4326 with geometry None for unresolved projects.
     """
     cand_rows, records, unresolved = [], [], []
-    quotes = mentions.groupby("project_id")["quote"].apply(list).to_dict()
+    quotes = own_sentences(mentions)
     for project in projects.itertuples(index=False):
         names = project.names.split("|")
         found = sorted(((m, n) for n in names for m in matches.get(n, [])),
@@ -159,6 +159,31 @@ def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, li
     frame["name_en"] = frame["name_en"].fillna("")
     candidates = pd.DataFrame(cand_rows, columns=CANDIDATES)
     return frame, candidates, pd.DataFrame(unresolved, columns=UNRESOLVED)
+
+
+def own_sentences(mentions: pd.DataFrame) -> dict[str, list[str]]:
+    """Each project's sentences with the names of *other* projects blanked out.
+
+    ``葛岙水库、杭州湾引水工程、江北下沉式再生水厂建成投用``: the 江北 inside another
+    project's name says nothing about where 杭州湾引水工程 is, so it must not drive
+    the county fallback.
+    """
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for start, end, qstart in zip(mentions["start"], mentions["end"], mentions["quote_start"],
+                                  strict=True):
+        spans.setdefault(int(qstart), []).append((int(start) - int(qstart),
+                                                  int(end) - int(qstart)))
+    out: dict[str, list[str]] = {}
+    for pid, quote, start, end, qstart in zip(mentions["project_id"], mentions["quote"],
+                                              mentions["start"], mentions["end"],
+                                              mentions["quote_start"], strict=True):
+        own = (int(start) - int(qstart), int(end) - int(qstart))
+        chars = list(quote)
+        for a, b in spans.get(int(qstart), []):
+            if (a, b) != own:
+                chars[max(a, 0):max(b, 0)] = "□" * (max(b, 0) - max(a, 0))
+        out.setdefault(pid, []).append("".join(chars))
+    return out
 
 
 def _district_fallback(project, quotes: list[str], districts: gpd.GeoDataFrame,

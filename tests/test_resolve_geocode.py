@@ -21,7 +21,8 @@ def _mentions(rows):
                     "status": status, "status_phrase": "", "part": "review" if year == 2023
                     else "tasks", "section": "一", "section_title": "t", "lead": "",
                     "quote": quote, "start": i * 10, "end": i * 10 + 5, "year": year,
-                    "section_id": "1.1", "quote_start": 0, "status_start": -1, "status_end": -1})
+                    "section_id": "1.1", "quote_start": i * 10, "status_start": -1,
+                    "status_end": -1})
     return pd.DataFrame(out, columns=cols)
 
 
@@ -125,3 +126,22 @@ def test_checks_flag_bad_geometry():
     assert ("a", "named_county") in got
     assert ("b", "length") in got and ("b", "duplicate_geometry") in got
     assert ("d", "inside_city") in got
+
+
+def test_county_inside_another_projects_name_is_not_a_location():
+    """杭州湾引水工程 is not in 江北区 because 江北下沉式再生水厂 shares its sentence."""
+    from geo.extract import extract
+    from geo.report import parse
+
+    text = "一、2023年工作回顾\n（一）水利\n葛岙水库、杭州湾引水工程、江北下沉式再生水厂建成投用。\n"
+    mentions = extract(parse(text))
+    assert list(mentions["name"]) == ["葛岙水库", "杭州湾引水工程", "江北下沉式再生水厂"]
+    matches = match_names(list(mentions["name"]), None, "宁波市")
+    mentions, table = resolve(mentions, "宁波市")
+    districts = gpd.GeoDataFrame({"adcode": ["330205"], "name": ["江北区"], "area_km2": [1.0]},
+                                 geometry=[box(121.4, 29.9, 121.6, 30.0)], crs="EPSG:4326")
+    projects, _, unresolved = locate(table, mentions, matches, None, districts, "宁波市")
+    by_name = projects.set_index("name")
+    assert by_name.loc["江北下沉式再生水厂", "precision"] == "district"
+    assert by_name.loc["杭州湾引水工程", "geometry"] is None
+    assert set(unresolved["name"]) == {"葛岙水库", "杭州湾引水工程"}
