@@ -6,7 +6,7 @@ Matching rules, tried in order for every spelling of a project's name:
 ``alias``        the name equals one of the row's aliases;
 ``normalised``   the normalised keys are equal (宁波/市 prefixes, （暂名）, 项目/工程,
                  full/half width; see :func:`geo.resolve.project_key`);
-``fuzzy``        :func:`geo.online.match_score` ≥ ``settings.fuzzy_threshold``, with
+``fuzzy``        :func:`geo.names.match_score` ≥ ``settings.fuzzy_threshold``, with
                  line numbers equal and phases equal (三期 never takes 一期's geometry).
 
 Every candidate considered is kept in the CANDIDATES table with its rule and
@@ -25,7 +25,7 @@ from shapely.ops import unary_union
 
 from . import settings
 from .districts import district_names_in_text
-from .online import match_score
+from .names import match_score
 from .resolve import project_key
 from .schema import CANDIDATES, UNRESOLVED
 

@@ -24,7 +24,7 @@ from collections import Counter
 import pandas as pd
 
 from . import resources
-from .online import city_prefixes, normalize_name
+from .names import city_prefixes, normalize_name
 from .schema import MENTIONS
 
 _BRACKETS = re.compile(r"[（(][^（）()]*[）)]")

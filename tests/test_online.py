@@ -18,7 +18,7 @@ import pytest
 import requests
 from shapely.geometry import box
 
-from geo import online, settings
+from geo import names, online, settings
 from geo.errors import DependencyError, GeoError
 from geo.schema import CANDIDATES
 
@@ -88,19 +88,19 @@ def rows_by_project(frame):
     ("宁波", "宁波"),  # a bare prefix is kept, never emptied
 ])
 def test_normalize_name(name, key):
-    assert online.normalize_name(name, online.city_prefixes("宁波市")) == key
+    assert names.normalize_name(name, names.city_prefixes("宁波市")) == key
 
 
 def test_match_score_rules():
-    assert online.match_score("轨道交通6号线", "轨道交通6号线") == 1.0
-    assert online.match_score("轨道交通6号线", "轨道交通16号线") is None  # numbers differ
-    assert online.match_score("轨道交通6号线1期", "轨道交通6号线2期") is None  # phases differ
-    one_sided = online.match_score("轨道交通6号线1期", "轨道交通6号线")
+    assert names.match_score("轨道交通6号线", "轨道交通6号线") == 1.0
+    assert names.match_score("轨道交通6号线", "轨道交通16号线") is None  # numbers differ
+    assert names.match_score("轨道交通6号线1期", "轨道交通6号线2期") is None  # phases differ
+    one_sided = names.match_score("轨道交通6号线1期", "轨道交通6号线")
     assert one_sided is not None and 0.86 <= one_sided < 1.0
-    assert online.match_score("镇海西大河公园", "北仑体育中心") is None
-    assert 0 < online.match_score("西大河公园", "镇海西大河公园") < 1  # short district prefix
-    assert online.match_score("第一医院", "大学附属第一医院") is None  # not a district prefix
-    assert online.match_score("公园", "镇海公园") is None  # too short to contain
+    assert names.match_score("镇海西大河公园", "北仑体育中心") is None
+    assert 0 < names.match_score("西大河公园", "镇海西大河公园") < 1  # short district prefix
+    assert names.match_score("第一医院", "大学附属第一医院") is None  # not a district prefix
+    assert names.match_score("公园", "镇海公园") is None  # too short to contain
 
 
 # --------------------------------------------------------------------------- offline XML
