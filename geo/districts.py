@@ -576,8 +576,8 @@ def _summary_row(label: str, adcode: str, area: float | None, geometry: BaseGeom
     for prefix, theme in (("rail", RAIL_THEME), ("road", ROAD_THEME)):
         kinds = theme_kinds.get(theme, set())
         for s in statuses:
-            km = sum(float(r["length_km"]) for r in records
-                     if r["kind"] in kinds and r["status"] == s)
+            km = sum((float(r["length_km"]) for r in records
+                      if r["kind"] in kinds and r["status"] == s), 0.0)
             out[f"{prefix}_km_{s}"] = round(km, 3)
     out["per_100km2"] = (round(out["n_projects"] / area * 100.0, 3) if area else None)
     out["projects"] = "、".join(sorted({p["name"] for p in projects}))
