@@ -71,7 +71,12 @@ def decode_report(data: bytes, path: Path | str = "<report>") -> str:
         raise ReportError("the report looks binary (NUL bytes), not text", path=path,
                           fix="pass a plain-text .txt export of the report")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ReportError(f"the report starts with a UTF-16 mark but is not valid UTF-16 "
+                              f"(byte {exc.start})", path=path,
+                              fix="save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)") from exc
     else:
         text = None
         for encoding in ("utf-8-sig", "gb18030"):

@@ -76,13 +76,15 @@ def test_arabic_to_cn():
 def test_decode_gb18030_and_utf8_bom_and_crlf():
     text = "一、2023年工作回顾\r\n甬江大桥建成通车，全市上下共同努力取得显著成效，人民群众满意。\r\n"
     assert decode_report(text.encode("gb18030")) == text.replace("\r\n", "\n")
+    assert decode_report(text.encode("utf-16")) == text.replace("\r\n", "\n")
     assert decode_report(b"\xef\xbb\xbf" + text.encode("utf-8")) == text.replace("\r\n", "\n")
 
 
 @pytest.mark.parametrize("data,needle", [
     (b"", "empty"), (b"   \n\n", "empty"), (bytes(range(256)) * 10, "binary"),
-    (b"hello world, this is not a Chinese report at all", "Chinese")],
-    ids=["empty", "blank", "binary", "not-chinese"])
+    (b"hello world, this is not a Chinese report at all", "Chinese"),
+    (b"\xff\xfe\x00\x00garbage", "UTF-16")],
+    ids=["empty", "blank", "binary", "not-chinese", "broken-utf16"])
 def test_bad_input_is_named(tmp_path, data, needle):
     path = tmp_path / "bad.txt"
     path.write_bytes(data)
