@@ -57,6 +57,8 @@ class Lexicon:
     line_list_re: re.Pattern
     numbered_line_re: re.Pattern
     coded_line_re: re.Pattern
+    numbered_unit_re: re.Pattern
+    unit_kind: dict[str, str]
     road_number_re: re.Pattern
     trigger_re: re.Pattern
     category_re: re.Pattern
@@ -86,7 +88,9 @@ def lexicon() -> Lexicon:
     literal = sorted((h for h, _ in heads if not _is_regex(h)), key=len, reverse=True)
     patterns = [(re.compile(h), k) for h, k in heads if _is_regex(h)]
     alternation = "|".join([re.escape(h) for h in literal] + [p.pattern for p, _ in patterns])
-    stop = sorted(raw["stopwords"], key=len, reverse=True)
+    # Status verbs are function words too: 续建温岭抽水蓄能电站 starts after 续建.
+    verbs = [v["text"] for v in resources.load("status_vocabulary")["phrases"]]
+    stop = sorted(set(raw["stopwords"]) | set(verbs), key=len, reverse=True)
     generic = sorted(raw["generic_modifiers"], key=len, reverse=True)
     prefixes = raw["line_prefixes"]
     prefix_alt = "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
@@ -100,12 +104,17 @@ def lexicon() -> Lexicon:
         stop_re=re.compile("|".join(re.escape(s) for s in stop)),
         generic_re=re.compile("(?:" + "|".join(re.escape(g) for g in generic) + ")+"),
         line_list_re=re.compile(rf"({prefix_alt})({line_item}(?:、{line_item})*)"),
-        coded_line_re=re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2}[0-9]{1,2})线((?:[一二三四五六七八九十]期)?)"),
+        coded_line_re=re.compile(r"(?<![A-Za-z0-9])((?:[A-Z]{1,2}[0-9]{1,2}、)*[A-Z]{1,2}[0-9]{1,2})"
+                                 r"线((?:[一二三四五六七八九十]期)?)"),
+        numbered_unit_re=re.compile(r"([0-9]{1,3}(?:[、和][0-9]{1,3})*)号("
+                                    + "|".join(map(re.escape, raw["numbered_units"])) + ")"),
+        unit_kind=raw["numbered_units"],
         numbered_line_re=re.compile(
             rf"({prefix_alt})?([0-9]{{1,2}}(?:[、和][0-9]{{1,2}})*)号线"
             rf"((?:支线)?(?:[一二三四五六七八九十]期)?(?:[东西南北]延(?:伸)?(?:段)?)?)"),
         road_number_re=re.compile(raw["road_number_re"]),
-        trigger_re=re.compile(r"号线|[A-Z]{1,2}[0-9]{1,2}线|" + raw["road_number_re"] + "|"
+        trigger_re=re.compile(r"号线|号机组|号泊位|[A-Z]{1,2}[0-9]{1,2}线|"
+                              + raw["road_number_re"] + "|"
                               + "|".join(re.escape(c) for c in raw["project_categories"])),
         category_re=re.compile(
             r"(?:等(?:一批|[0-9０-９]+[个座家条处所项])?|[两三四五]大)(?:[\u4e00-\u9fff]{0,4}?)("
@@ -326,9 +335,36 @@ def _line_list_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
                                  prefix + item, kind, explicit=True))
             pos += len(item) + 1
     for m in lex.coded_line_re.finditer(text):
-        kind = "intercity_rail" if m.group(1).startswith("S") else "metro"
-        out.append(Candidate(clause.start + m.start(), clause.start + m.end(), m.group(), kind,
-                             explicit=True))
+        # S3、S4线 (after 市域铁路 when written): one line per code, the suffix shared
+        prefix = next((p for p in lex.line_prefix_kind if text[:m.start()].endswith(p)), "")
+        kind = lex.line_prefix_kind.get(prefix) or (
+            "intercity_rail" if m.group(1).startswith("S") else "metro")
+        pos = m.start(1)
+        codes = m.group(1).split("、")
+        for idx, code in enumerate(codes):
+            last = idx == len(codes) - 1
+            start = pos - (len(prefix) if idx == 0 else 0)
+            end = m.end() if last else pos + len(code)
+            name = f"{prefix}{code}线" + (m.group(2) if last else "")
+            out.append(Candidate(clause.start + start, clause.start + end, name, kind,
+                                 explicit=True))
+            pos += len(code) + 1
+    for m in lex.numbered_unit_re.finditer(text):
+        # 三门核电3、4号机组, 头门港区3、4号泊位: the place before the numbers is shared
+        left = _left_boundary(text, m.start(), lex)
+        place = text[left:m.start()]
+        if len(place) < 2:
+            continue
+        pos = m.start(1)
+        numbers = re.split(r"[、和]", m.group(1))
+        for idx, num in enumerate(numbers):
+            last = idx == len(numbers) - 1
+            start = left if idx == 0 else pos
+            end = m.end() if last else pos + len(num)
+            out.append(Candidate(clause.start + start, clause.start + end,
+                                 f"{place}{num}号{m.group(2)}", lex.unit_kind[m.group(2)],
+                                 explicit=True))
+            pos += len(num) + 1
     for m in lex.road_number_re.finditer(text):
         q = lex.qualifier_re.match(text, m.end())
         end = q.end() if q else m.end()

@@ -142,7 +142,8 @@ def test_very_long_paragraph():
     ("data/raw/ningbo_2024.txt", "tests/data/ningbo_2024_gold.csv", 0.95, 0.97),
     ("tests/data/wenzhou_sample.txt", "tests/data/wenzhou_sample_gold.csv", 0.90, 0.85),
     ("tests/data/heldout_shaoxing.txt", "tests/data/heldout_shaoxing_gold.csv", 0.90, 0.85),
-], ids=["ningbo", "wenzhou", "shaoxing"])
+    ("tests/data/heldout_taizhou.txt", "tests/data/heldout_taizhou_gold.csv", 0.90, 0.85),
+], ids=["ningbo", "wenzhou", "shaoxing", "taizhou"])
 def test_gold_scores(text, gold, min_p, min_r):
     from conftest import ROOT
 
@@ -153,3 +154,13 @@ def test_gold_scores(text, gold, min_p, min_r):
     assert ev.precision >= min_p and ev.recall >= min_r
     assert ev.status_accuracy >= 0.95
     assert ev.section_accuracy == 1.0
+
+
+def test_numbered_units_and_coded_line_lists():
+    got = names("三门核电3、4号机组加快建设，头门港区３、４号泊位竣工，市域铁路S3、S4线规划研究。")
+    assert got == ["三门核电3号机组", "三门核电4号机组", "头门港区3号泊位", "头门港区4号泊位",
+                   "市域铁路S3线", "市域铁路S4线"]
+
+
+def test_status_verb_is_not_part_of_the_name():
+    assert statuses("续建温岭抽水蓄能电站。", TASKS) == {"温岭抽水蓄能电站": "under_construction"}
