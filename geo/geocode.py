@@ -17,15 +17,15 @@ it is unresolved and listed with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
 from shapely.ops import unary_union
 
-from . import settings
 from .districts import district_names_in_text
-from .names import match_score
+from .names import match_score, shortlister
 from .resolve import project_key
 from .schema import CANDIDATES, UNRESOLVED
 
@@ -42,12 +42,10 @@ class Match:
 
 @dataclass(frozen=True)
 class GazetteerIndex:
-    """Every gazetteer spelling with its key, plus a character index for fuzzy look-ups."""
+    """Every gazetteer spelling with its key, plus a shortlister for fuzzy look-ups."""
 
     entries: tuple[tuple[int, str, str, bool], ...]   # (row, spelling, key, is_alias)
-    by_spelling: dict[str, list[int]]                  # spelling -> entry numbers
-    by_key: dict[str, list[int]]                       # key -> entry numbers
-    by_char: dict[str, list[int]]                      # character -> entry numbers
+    shortlist: Callable[[str], list[int]]             # key -> entry numbers worth scoring
 
 
 def index_gazetteer(gazetteer: gpd.GeoDataFrame, city: str) -> GazetteerIndex:
@@ -57,44 +55,31 @@ def index_gazetteer(gazetteer: gpd.GeoDataFrame, city: str) -> GazetteerIndex:
                                   strict=True):
         entries.append((idx, name, project_key(name, city), False))
         entries.extend((idx, alias, project_key(alias, city), True) for alias in aliases)
-    by_spelling: dict[str, list[int]] = {}
-    by_key: dict[str, list[int]] = {}
-    by_char: dict[str, list[int]] = {}
-    for n, (_, spelling, key, _) in enumerate(entries):
-        by_spelling.setdefault(spelling, []).append(n)
-        by_key.setdefault(key, []).append(n)
-        for ch in set(key):
-            by_char.setdefault(ch, []).append(n)
-    return GazetteerIndex(tuple(entries), by_spelling, by_key, by_char)
+    return GazetteerIndex(tuple(entries), shortlister([e[2] for e in entries]))
 
 
 def candidates_for(name: str, index: GazetteerIndex, city: str) -> list[Match]:
     """All gazetteer candidates for one spelling, best first (pure).
 
-    Fuzzy scoring runs only on entries for which the name's characters found in
-    them (an upper bound of difflib's matches) reach threshold × the shorter length,
-    a necessary condition of both fuzzy rules; the character index finds them.
+    Fuzzy scoring runs only on the entries :func:`geo.names.shortlister` keeps (those
+    sharing enough characters to possibly match); exact, alias and normalised
+    matches are checked on every entry.
     """
     key = project_key(name, city)
-    shared: dict[int, int] = {}
-    for ch in key:
-        for n in index.by_char.get(ch, ()):
-            shared[n] = shared.get(n, 0) + 1
-    need = settings.fuzzy_threshold
+    fuzzy = set(index.shortlist(key))
     best: dict[int, Match] = {}
-    for n, entry in enumerate(index.entries):
-        idx, spelling, gkey, is_alias = entry
+    for n, (idx, spelling, gkey, is_alias) in enumerate(index.entries):
         if name == spelling:
             match = Match(idx, spelling, "alias" if is_alias else "exact", 1.0)
         elif key == gkey:
             match = Match(idx, spelling, "normalised", 1.0)
-        else:
-            if shared.get(n, 0) < need * min(len(key), len(gkey)):
-                continue
+        elif n in fuzzy:
             score = match_score(key, gkey)
             if score is None:
                 continue
             match = Match(idx, spelling, "fuzzy", float(score))
+        else:
+            continue
         old = best.get(idx)
         if old is None or (RULE_RANK[match.rule], -match.score) < (RULE_RANK[old.rule], -old.score):
             best[idx] = match

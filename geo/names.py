@@ -12,7 +12,7 @@ import functools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import settings
 
@@ -128,3 +128,30 @@ def _district_prefixed(base_a: str, base_b: str) -> bool:
     short, long = sorted((base_a, base_b), key=len)
     return (len(short) >= MIN_CONTAINED_CHARS and long.endswith(short)
             and len(long) - len(short) <= MAX_PREFIX_CHARS)
+
+
+def shortlister(keys: list[str]) -> Callable[[str], list[int]]:
+    """Return a function giving the positions of the keys that could match a query key.
+
+    A key can only match if its name without phases shares enough characters
+    with the query's: at least the shorter name (district prefix rule) or the
+    ``2 * common >= threshold * total`` bound of difflib's ratio.  Counting
+    shared characters through a character index avoids comparing every pair.
+    """
+    by_char: dict[str, list[int]] = {}
+    bases = [_parts(k)[0] for k in keys]
+    for n, base in enumerate(bases):
+        for char in set(base):
+            by_char.setdefault(char, []).append(n)
+
+    def shortlist(key: str) -> list[int]:
+        base = _parts(key)[0]
+        shared: Counter[int] = Counter()
+        for char, count in _counts(base).items():
+            for n in by_char.get(char, ()):
+                shared[n] += count
+        limit = settings.fuzzy_threshold
+        return [n for n in sorted(shared) if shared[n] >= min(len(base), len(bases[n]))
+                or 2 * shared[n] >= limit * (len(base) + len(bases[n]))]
+
+    return shortlist

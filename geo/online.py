@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,11 +41,10 @@ from . import __version__, settings
 from .errors import GeoError, require
 from .io import write_csv, write_text
 from .names import (
-    _counts,
-    _parts,
     city_prefixes,
     match_score,
     normalize_name,
+    shortlister,
 )
 from .schema import CANDIDATES, check_columns
 
@@ -273,33 +272,6 @@ def _osm_sort_key(osm_id: str) -> tuple[str, int]:
     return element, int(number)
 
 
-def _shortlister(keys: list[str]):
-    """Return a function giving the keys that could match a query key (in ``keys`` order).
-
-    A key can only match if its name without phases shares enough characters
-    with the query's: at least the shorter name (district prefix rule) or the
-    ``2 * common >= threshold * total`` bound of difflib's ratio.  Counting
-    shared characters through a character index avoids comparing every pair.
-    """
-    by_char: dict[str, list[int]] = {}
-    bases = [_parts(k)[0] for k in keys]
-    for n, base in enumerate(bases):
-        for char in set(base):
-            by_char.setdefault(char, []).append(n)
-
-    def shortlist(key: str) -> list[str]:
-        base = _parts(key)[0]
-        shared: Counter[int] = Counter()
-        for char, count in _counts(base).items():
-            for n in by_char.get(char, ()):
-                shared[n] += count
-        limit = settings.fuzzy_threshold
-        return [keys[n] for n in sorted(shared) if shared[n] >= min(len(base), len(bases[n]))
-                or 2 * shared[n] >= limit * (len(base) + len(bases[n]))]
-
-    return shortlist
-
-
 def match_features(names: Sequence[tuple[str, str]], features: gpd.GeoDataFrame,
                    prefixes: Sequence[str]) -> list[dict[str, Any]]:
     """Return candidate rows for every (project_id, name) matching an OSM feature name."""
@@ -308,7 +280,12 @@ def match_features(names: Sequence[tuple[str, str]], features: gpd.GeoDataFrame,
     index = _name_index(features, prefixes)
     groups = _group_features(features)
     group_of = {row: g for g, members in enumerate(groups) for row in members}
-    shortlist = _shortlister(list(index))
+    keys = list(index)
+    shortlist_numbers = shortlister(keys)
+
+    def shortlist(key: str) -> list[str]:
+        return [keys[n] for n in shortlist_numbers(key)]
+
     out: list[dict[str, Any]] = []
     for project_id, name in names:
         key = normalize_name(name, prefixes)
