@@ -397,9 +397,12 @@ def _online_candidates(stages: Stages, paths: dict[str, Path],
     from .districts import city_outline
     from .online import search_osm, write_candidates
 
-    settings.use_network = True
     names = [(r.project_id, r.name) for r in stages.unresolved.itertuples()]
-    frame = search_osm(names, city_outline(stages.districts), city=stages.city)
+    previous, settings.use_network = settings.use_network, True  # this call only
+    try:
+        frame = search_osm(names, city_outline(stages.districts), city=stages.city)
+    finally:
+        settings.use_network = previous
     target = paths["candidates"].with_name("osm_candidates.csv")
     write_candidates(target, frame)
     progress(f"online: {len(frame)} OSM candidates for review in {target}")

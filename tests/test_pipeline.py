@@ -152,3 +152,29 @@ def test_district_summary_agrees_between_csv_and_geopackage(ningbo_build):
     districts = csv[csv["adcode"].fillna("").str.len() == 6]
     km = districts[[c for c in csv.columns if c.startswith("rail_km")]].sum().sum()
     assert abs(km - city[[c for c in csv.columns if c.startswith("rail_km")]].sum()) < 0.05
+
+
+def test_online_build_writes_candidates_and_changes_nothing_curated(ningbo_build, tmp_path,
+                                                                   monkeypatch):
+    """--online asks OSM about unresolved projects (here: a local OSM XML file, no network)
+    and only writes reviewable candidates; the curated results are unchanged."""
+    from conftest import DATA
+
+    import geo.online as online
+    from geo import settings
+    from geo.pipeline import build
+
+    real = online.search_osm
+    asked = []
+
+    def offline(names, boundary, **kwargs):
+        asked.extend(names)
+        return real(names, boundary, xml_path=DATA / "osm_sample.osm", city=kwargs.get("city"))
+
+    monkeypatch.setattr(online, "search_osm", offline)
+    result = build(root=tmp_path, online=True)
+    candidates = result.paths["candidates"].with_name("osm_candidates.csv")
+    assert candidates.exists() and candidates.with_suffix(".geojson").exists()
+    assert {pid for pid, _ in asked} == set(ningbo_build.stages.unresolved["project_id"])
+    assert result.paths["projects"].read_bytes() == ningbo_build.paths["projects"].read_bytes()
+    assert settings.use_network is False
