@@ -700,6 +700,9 @@
     setPanel(!(isEmbed() || isMobile()));
     setLang(initialLang());
     refresh();
+    // For embedding pages and the benchmark: the map, list and legend are ready.
+    window.__geoReadyAt = performance.now();
+    window.__geoReady = true;
   }
 
   function drawnIds() {
