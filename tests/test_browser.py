@@ -255,9 +255,14 @@ def test_legend_layer_control_search_and_language(session):
     assert page.locator("#gm-lang").inner_text() == "中文"
     assert page.locator("#gm-count").inner_text().startswith("Showing 6 of 6 projects")
     assert "Not on the map" in page.locator(".gm-unlocated").inner_text()
+    overlays = page.locator(".leaflet-control-layers-overlays label")
+    english = [overlays.nth(i).inner_text().strip() for i in range(overlays.count())]
+    assert "Planning (all themes)" in english and not any("前期" in n for n in english)
     session.shot("map_english.png")
     page.locator("#gm-lang").click()
     assert page.locator("#gm-count").inner_text().startswith("显示")
+    again = [overlays.nth(i).inner_text().strip() for i in range(overlays.count())]
+    assert again == names
     session.check_clean()
 
 

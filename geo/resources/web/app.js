@@ -660,7 +660,34 @@
     renderSummary();
     renderDownloads();
     renderLegend();
+    renderLayerControl();
     if (ctx) { ctx.map.closePopup(); }
+  }
+
+  // Overlay names in the layer control follow the language: bilingual by default
+  // (as written by the page), English only in English.
+  var controlNames = null;
+
+  function renderLayerControl() {
+    if (!ctx || !ctx.control || !ctx.groups || !ctx.control._layers) { return; }
+    if (controlNames === null) {
+      controlNames = {};
+      ctx.control._layers.forEach(function (entry) {
+        controlNames[L.stamp(entry.layer)] = entry.name;
+      });
+    }
+    var english = {};
+    data().style.themes.forEach(function (th) { english[th.id] = th.en; });
+    data().style.statuses.forEach(function (s) {
+      if (s.code === "planning") { english.planning = s.en + " (all themes)"; }
+    });
+    var keyOf = {};
+    Object.keys(ctx.groups).forEach(function (key) { keyOf[L.stamp(ctx.groups[key])] = key; });
+    ctx.control._layers.forEach(function (entry) {
+      var id = L.stamp(entry.layer), key = keyOf[id];
+      entry.name = (state.lang === "en" && key && english[key]) ? english[key] : controlNames[id];
+    });
+    ctx.control._update();
   }
 
   function bindChrome() {
