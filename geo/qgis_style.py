@@ -465,17 +465,51 @@ def _sld_text(root: ET.Element) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+#: Precisions whose polygon is a whole county or the city: drawn as outlines only.
+COARSE_PRECISIONS = ("district", "city")
+
+
 def project_sld(layer: str, theme: dict, geom: str) -> str:
-    """SLD 1.1 of a theme layer: one rule per status, then a scale-limited label rule."""
+    """SLD 1.1 of a theme layer: one rule per status, then a scale-limited label rule.
+
+    Polygon layers get a second rule per status for county- or city-precision
+    geometries, drawn as outlines only (as in the QML and the web map)."""
     root, fts = _sld_document(layer)
     for status in resources.statuses():
         rule = _se(fts, "Rule")
         _se(rule, "Name", status["code"])
         _se(_se(rule, "Description"), "Title", status_label(status))
-        _sld_filter(rule, "status", status["code"])
+        if geom == "polygon":
+            _sld_status_precision_filter(rule, status["code"], coarse=False)
+        else:
+            _sld_filter(rule, "status", status["code"])
         _sld_symbolizer(rule, status, geom, theme)
+        if geom == "polygon":
+            coarse = _se(fts, "Rule")
+            _se(coarse, "Name", f"{status['code']} (county or city only)")
+            _se(_se(coarse, "Description"), "Title",
+                f"{status_label(status)} · 仅知区县 county only")
+            _sld_status_precision_filter(coarse, status["code"], coarse=True)
+            _sld_stroke(_se(coarse, "PolygonSymbolizer"), status["color"], 1.5,
+                        [float(d) for d in status.get("dash", [])],
+                        float(status.get("opacity", 1.0)))
     _sld_label_rule(fts, "name", geom, LABEL_MAX_SCALE)
     return _sld_text(root)
+
+
+def _sld_status_precision_filter(rule: ET.Element, status: str, coarse: bool) -> None:
+    """status = ``status`` AND precision is (not) one of COARSE_PRECISIONS."""
+    flt = ET.SubElement(rule, "ogc:Filter")
+    both = ET.SubElement(flt, "ogc:And")
+    eq = ET.SubElement(both, "ogc:PropertyIsEqualTo")
+    ET.SubElement(eq, "ogc:PropertyName").text = "status"
+    ET.SubElement(eq, "ogc:Literal").text = status
+    parent = ET.SubElement(both, "ogc:Or") if coarse else ET.SubElement(
+        ET.SubElement(both, "ogc:Not"), "ogc:Or")
+    for value in COARSE_PRECISIONS:
+        cmp_ = ET.SubElement(parent, "ogc:PropertyIsEqualTo")
+        ET.SubElement(cmp_, "ogc:PropertyName").text = "precision"
+        ET.SubElement(cmp_, "ogc:Literal").text = value
 
 
 def districts_sld(layer: str) -> str:

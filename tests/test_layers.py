@@ -658,3 +658,21 @@ def test_ningbo_in_qgis(ningbo):
     assert len(theme_layers) == 1 and project["related_mentions"][theme_layers[0]] == mine
     assert report["render"]["ink"] > 0.01 * report["render"]["pixels"]
     assert report["messages"] == []
+
+
+def test_polygon_sld_draws_county_precision_as_outlines():
+    """County- or city-precision polygons: an outline-only SLD rule per status."""
+    import xml.etree.ElementTree as ET
+
+    from geo import qgis_style, resources
+
+    sld = qgis_style.project_sld("urban_areas_polygon", resources.themes()[-1], "polygon")
+    ns = {"se": "http://www.opengis.net/se", "ogc": "http://www.opengis.net/ogc"}
+    rules = ET.fromstring(sld).findall(".//se:Rule", ns)
+    coarse = [r for r in rules if "county" in (r.findtext("se:Name", "", ns) or "")]
+    assert len(coarse) == len(resources.statuses())
+    for rule in coarse:
+        assert rule.find(".//se:PolygonSymbolizer/se:Fill", ns) is None
+        assert rule.find(".//se:PolygonSymbolizer/se:Stroke", ns) is not None
+        literals = [e.text for e in rule.findall(".//ogc:Literal", ns)]
+        assert "district" in literals and "city" in literals
