@@ -40,6 +40,9 @@ NAME_CHARS = r"\u4e00-\u9fffA-Za-z0-9０-９Ａ-Ｚａ-ｚ·—－\-"
 _NAME_CHAR_RE = re.compile(f"[{NAME_CHARS}（）()]")
 _CLAUSE_BREAK = "，,；;：:。！？!?"
 _LIST_GAP_RE = re.compile(r"^(?:、|和|及|与|以及|，|,)?$")
+#: A work-type word written once after a list item it is shared by (…改造工程、G524…).
+_WORK_TYPE_RE = re.compile(r"^(?:快速化改造|改造提升|提升改造|改扩建|改建|扩建|扩容|整治|改造)?"
+                           r"(?:工程|项目)?")
 _COUNT_AFTER_RE = re.compile(r"^[0-9０-９.]+(?:[个家条所座项处]|公里|千米|米|平方米|公顷|万?亩)")
 _COUNT_BEFORE_RE = re.compile(r"[0-9０-９]+[个家条所座项处]?$")
 
@@ -106,14 +109,14 @@ def lexicon() -> Lexicon:
         line_list_re=re.compile(rf"({prefix_alt})({line_item}(?:、{line_item})*)"),
         coded_line_re=re.compile(r"(?<![A-Za-z0-9])((?:[A-Z]{1,2}[0-9]{1,2}、)*[A-Z]{1,2}[0-9]{1,2})"
                                  r"线((?:[一二三四五六七八九十]期)?)"),
-        numbered_unit_re=re.compile(r"([0-9]{1,3}(?:[、和][0-9]{1,3})*)号("
+        numbered_unit_re=re.compile(r"([A-Z]?[0-9]{1,3}(?:[、和][A-Z]?[0-9]{1,3})*)(号?)("
                                     + "|".join(map(re.escape, raw["numbered_units"])) + ")"),
         unit_kind=raw["numbered_units"],
         numbered_line_re=re.compile(
             rf"({prefix_alt})?([0-9]{{1,2}}(?:[、和][0-9]{{1,2}})*)号线"
             rf"((?:支线)?(?:[一二三四五六七八九十]期)?(?:[东西南北]延(?:伸)?(?:段)?)?)"),
         road_number_re=re.compile(raw["road_number_re"]),
-        trigger_re=re.compile(r"号线|号机组|号泊位|[A-Z]{1,2}[0-9]{1,2}线|"
+        trigger_re=re.compile(r"号线|机组|泊位|[A-Z]{1,2}[0-9]{1,2}线|"
                               + raw["road_number_re"] + "|"
                               + "|".join(re.escape(c) for c in raw["project_categories"])),
         category_re=re.compile(
@@ -134,8 +137,7 @@ def lexicon() -> Lexicon:
         keyword_kinds=raw["keyword_kinds"],
         project_categories=frozenset(raw["project_categories"]),
         quotes=raw["programme_quote_chars"],
-        line_prefix_kind={p: ("metro" if p in ("轨道交通", "地铁") else "intercity_rail")
-                          for p in prefixes},
+        line_prefix_kind=dict(prefixes),
     )
 
 
@@ -362,8 +364,8 @@ def _line_list_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
             start = left if idx == 0 else pos
             end = m.end() if last else pos + len(num)
             out.append(Candidate(clause.start + start, clause.start + end,
-                                 f"{place}{num}号{m.group(2)}", lex.unit_kind[m.group(2)],
-                                 explicit=True))
+                                 f"{place}{num}{m.group(2)}{m.group(3)}",
+                                 lex.unit_kind[m.group(3)], explicit=True))
             pos += len(num) + 1
     for m in lex.road_number_re.finditer(text):
         q = lex.qualifier_re.match(text, m.end())
@@ -498,7 +500,7 @@ def _groups(cands: list[Candidate], full: str) -> list[list[Candidate]]:
     for c in cands:
         if groups:
             gap = full[groups[-1][-1].end: c.start]
-            gap = re.sub(r"^(?:项目|工程)", "", gap)
+            gap = _WORK_TYPE_RE.sub("", gap)
             if _LIST_GAP_RE.match(gap):
                 groups[-1].append(c)
                 continue

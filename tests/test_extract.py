@@ -143,7 +143,8 @@ def test_very_long_paragraph():
     ("tests/data/wenzhou_sample.txt", "tests/data/wenzhou_sample_gold.csv", 0.90, 0.85),
     ("tests/data/heldout_shaoxing.txt", "tests/data/heldout_shaoxing_gold.csv", 0.90, 0.85),
     ("tests/data/heldout_taizhou.txt", "tests/data/heldout_taizhou_gold.csv", 0.90, 0.85),
-], ids=["ningbo", "wenzhou", "shaoxing", "taizhou"])
+    ("tests/data/heldout_jiaxing.txt", "tests/data/heldout_jiaxing_gold.csv", 0.90, 0.85),
+], ids=["ningbo", "wenzhou", "shaoxing", "taizhou", "jiaxing"])
 def test_gold_scores(text, gold, min_p, min_r):
     from conftest import ROOT
 
@@ -164,3 +165,11 @@ def test_numbered_units_and_coded_line_lists():
 
 def test_status_verb_is_not_part_of_the_name():
     assert statuses("续建温岭抽水蓄能电站。", TASKS) == {"温岭抽水蓄能电站": "under_construction"}
+
+
+def test_lettered_berths_trams_and_completion_words():
+    got = statuses("独山港区A10、A11泊位投入运营，嘉兴有轨电车2号线二期开通，某某大桥合龙，"
+                   "某某湿地公园二期开放。")
+    assert got == {"独山港区A10泊位": "completed", "独山港区A11泊位": "completed",
+                   "有轨电车2号线二期": "completed", "某某大桥": "under_construction",
+                   "某某湿地公园二期": "completed"}
