@@ -126,7 +126,7 @@ def lexicon() -> Lexicon:
                               + raw["road_number_re"] + "|"
                               + "|".join(re.escape(c) for c in raw["project_categories"])),
         category_re=re.compile(
-            r"(?:等(?:一批|[0-9０-９]+[个座家条处所项])?|[两三四五]大)(?:[\u4e00-\u9fff]{0,4}?)("
+            r"(?:等(?:一批|[0-9０-９]+[个座家条处所项])?|[两三四五]大)([\u4e00-\u9fff]{0,4}?)("
             + "|".join(re.escape(c) for c in categories) + ")"),
         campus_re=re.compile("(?:" + "|".join(re.escape(c) for c in raw["campus_suffixes"]) + ")$"),
         blocked_followers=tuple(raw["blocked_followers"]),
@@ -433,12 +433,34 @@ def _keyword_kind(name: str, lex: Lexicon, default: str) -> str:
     return default
 
 
+_PHASE_RE = re.compile(r"[一二三四五六七八九十0-9]+期$")
+_MORE_PHASES_RE = re.compile(r"(?:、|和|及)([一二三四五六七八九十0-9]+期)")
+
+
+def _phase_list_candidates(clause: Clause, found: list[Candidate]) -> list[Candidate]:
+    """``…产业园一期、二期``: each further phase is a project sharing the name."""
+    text = clause.text
+    out: list[Candidate] = []
+    for c in found:
+        phase = _PHASE_RE.search(c.name)
+        if not phase:
+            continue
+        base = c.name[: phase.start()]
+        pos = c.end - clause.start
+        while (m := _MORE_PHASES_RE.match(text, pos)) is not None:
+            out.append(Candidate(clause.start + m.start(1), clause.start + m.end(1),
+                                 base + m.group(1), c.kind, strong=c.strong))
+            pos = m.end()
+    return out
+
+
 def _category_candidates(clause: Clause, found: list[Candidate], lex: Lexicon) -> list[Candidate]:
     """Elements of ``A、B等项目`` / ``A、B两大商圈``: projects even without a head."""
     text = clause.text
     out: list[Candidate] = []
     for m in lex.category_re.finditer(text):
-        category = m.group(1)
+        # 零跑、吉利等一批整车生产基地: the words before the category word are shared too
+        adjectives, category = m.group(1), m.group(2)
         distributive = category not in lex.project_categories and not m.group().startswith("等")
         distributive = distributive or (m.group().startswith("等一批")
                                         and category not in lex.project_categories)
@@ -459,14 +481,15 @@ def _category_candidates(clause: Clause, found: list[Candidate], lex: Lexicon) -
             if own and distributive:
                 for c in own:
                     found.remove(c)
-            name = item + category if (distributive or m.group().startswith("等一批")) and \
+            name = item + adjectives + category if (
+                distributive or m.group().startswith("等一批")) and \
                 category not in lex.project_categories else item
             kind = head_kind if category not in lex.project_categories else \
                 _keyword_kind(item, lex, "other")
             out.append(Candidate(abs_start, abs_end, name, kind, strong=True, listed=True))
         # the category word itself (…等综合公园, 两大商圈) is not a project
         cat_start = clause.start + m.start(1)
-        found[:] = [c for c in found if not (c.end == clause.start + m.end(1)
+        found[:] = [c for c in found if not (c.end == clause.start + m.end(2)
                                              and c.start >= clause.start + m.start())
                     and not (c.start >= cat_start and c.end <= clause.start + m.end())]
     return out
@@ -659,6 +682,7 @@ def extract_clause(clause: Clause, full: str) -> list[Candidate]:
     cands = _drop_contained(cands)
     cands += _category_candidates(clause, cands, lex)
     cands = _drop_contained(cands)
+    cands += _phase_list_candidates(clause, cands)
     cands = _filter(cands, clause, full, lex)
     groups = _groups(cands, full)
     phrases = _phrases(clause, vocab, cands)

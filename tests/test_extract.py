@@ -144,7 +144,8 @@ def test_very_long_paragraph():
     ("tests/data/heldout_shaoxing.txt", "tests/data/heldout_shaoxing_gold.csv", 0.90, 0.85),
     ("tests/data/heldout_taizhou.txt", "tests/data/heldout_taizhou_gold.csv", 0.90, 0.85),
     ("tests/data/heldout_jiaxing.txt", "tests/data/heldout_jiaxing_gold.csv", 0.90, 0.85),
-], ids=["ningbo", "wenzhou", "shaoxing", "taizhou", "jiaxing"])
+    ("tests/data/heldout_jinhua.txt", "tests/data/heldout_jinhua_gold.csv", 0.90, 0.85),
+], ids=["ningbo", "wenzhou", "shaoxing", "taizhou", "jiaxing", "jinhua"])
 def test_gold_scores(text, gold, min_p, min_r):
     from conftest import ROOT
 
@@ -173,3 +174,9 @@ def test_lettered_berths_trams_and_completion_words():
     assert got == {"独山港区A10泊位": "completed", "独山港区A11泊位": "completed",
                    "有轨电车2号线二期": "completed", "某某大桥": "under_construction",
                    "某某湿地公园二期": "completed"}
+
+
+def test_phase_lists_and_shared_category_words():
+    assert statuses("某某科技产业园一期、二期竣工。") == {"某某科技产业园一期": "completed",
+                                                 "某某科技产业园二期": "completed"}
+    assert names("零跑、吉利等一批整车生产基地扩能达产。") == ["零跑整车生产基地", "吉利整车生产基地"]
