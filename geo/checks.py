@@ -1,7 +1,8 @@
 """Checks every located project must pass (run in the build and in tests).
 
 * the geometry is valid and inside the city (offshore within the coastal buffer);
-* a project whose name names a county lies (at least partly) in that county;
+* a project whose name, or failing that its own sentence, names one county lies
+  (at least partly) in that county;
 * lines have a plausible length for their kind (a metro line is not 200 km);
 * no two different projects share an identical geometry by accident.
 
@@ -28,8 +29,14 @@ MAX_LENGTH_KM = {
 
 
 def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
-                   city: str | None = None) -> pd.DataFrame:
-    """Return the failures of the checks above (empty when all pass)."""
+                   city: str | None = None,
+                   sentences: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """Return the failures of the checks above (empty when all pass).
+
+    ``sentences``: each project's sentences with other projects' names blanked
+    (:func:`geo.geocode.own_sentences`); a county named there (and only one) is
+    checked like a county in the name.
+    """
     rows: list[dict] = []
     located = projects[projects.geometry.notna()]
     if located.empty:
@@ -48,8 +55,9 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
             continue
         if not in_city:
             fail("inside_city", "outside the city and its coastal buffer")
-        named = district_names_in_text(p["name"], districts, city)
-        if named and p["precision"] != "district":
+        named = district_names_in_text(p["name"], districts, city) or _sentence_county(
+            (sentences or {}).get(p["project_id"], []), districts, city)
+        if named and p["precision"] not in ("district", "city"):
             near = _near_km(geom, [by_name[n] for n in named if n in by_name], districts)
             if near > _allowed_km(geom, land):
                 fail("named_county", f"name names {'、'.join(named)} but the geometry is elsewhere")
@@ -89,3 +97,10 @@ def _within_city(geoms: gpd.GeoSeries, land, crs) -> list[bool]:
     limit = settings.coastal_buffer_km * 1000.0
     return [g is not None and not g.is_empty and bool(outline_m.distance(g) <= limit)
             for g in metric]
+
+
+def _sentence_county(quotes: list[str], districts: gpd.GeoDataFrame,
+                     city: str | None) -> list[str]:
+    """The one county the project's own sentences name, if exactly one."""
+    named = {n for q in quotes for n in district_names_in_text(q, districts, city)}
+    return sorted(named) if len(named) == 1 else []

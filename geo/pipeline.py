@@ -27,7 +27,7 @@ from .districts import allocate, districts_column, load_districts, summarise
 from .errors import GeoError
 from .extract import extract
 from .gazetteer import load_gazetteer
-from .geocode import chosen_rows, locate, match_names
+from .geocode import chosen_rows, locate, match_names, own_sentences
 from .io import atomic_path, ensure_folder, transaction, write_csv, write_text
 from .parallel import Worker
 from .report import parse, read_report
@@ -128,7 +128,8 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     allocation = _timed(timings, "districts", allocate, projects, districts)
     projects = _finish_projects(projects, allocation)
     summary = _timed(timings, "districts", summarise, projects, allocation, districts)
-    checks = _timed(timings, "checks", check_projects, projects, districts, city)
+    checks = _timed(timings, "checks", check_projects, projects, districts, city,
+                    own_sentences(mentions))
     stages = Stages(name, city, report, hashlib.sha256(text.encode("utf-8")).hexdigest(), doc,
                     sections, mentions, projects, candidates, unresolved, districts, allocation,
                     summary, checks, timings, list(doc.warnings))

@@ -145,3 +145,16 @@ def test_county_inside_another_projects_name_is_not_a_location():
     assert by_name.loc["江北下沉式再生水厂", "precision"] == "district"
     assert by_name.loc["杭州湾引水工程", "geometry"] is None
     assert set(unresolved["name"]) == {"葛岙水库", "杭州湾引水工程"}
+
+
+def test_checks_use_the_county_of_the_sentence():
+    districts = gpd.GeoDataFrame({"adcode": ["1", "2"], "name": ["余姚市", "慈溪市"],
+                                  "area_km2": [1.0, 1.0]},
+                                 geometry=[box(121.0, 29.9, 121.3, 30.1),
+                                           box(121.3, 29.9, 121.6, 30.1)], crs="EPSG:4326")
+    projects = gpd.GeoDataFrame({"project_id": ["a"], "name": ["某某公园"], "kind": ["park"],
+                                 "precision": ["site"]},
+                                geometry=[Point(121.5, 30.0)], crs="EPSG:4326")
+    assert check_projects(projects, districts).empty
+    failed = check_projects(projects, districts, sentences={"a": ["在余姚建成某某公园。"]})
+    assert list(failed["check"]) == ["named_county"]
