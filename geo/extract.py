@@ -229,6 +229,7 @@ class Candidate:
     strong: bool = True        # has a specific modifier (not a bare head)
     listed: bool = False       # an element of an explicit project list (A、B等项目)
     explicit: bool = False     # from an enumeration pattern (6、7、8号线): wins overlaps
+    head_at: int = -1          # offset of the head word (head candidates only)
     status: str = "other"
     phrase: str = ""
     phrase_start: int = -1
@@ -349,7 +350,8 @@ def _head_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
         if not modifier and not qualifier and kind in lex.bare_never_kinds:
             continue
         name = text[left:end]
-        out.append(Candidate(clause.start + left, clause.start + end, name, kind, strong))
+        out.append(Candidate(clause.start + left, clause.start + end, name, kind, strong,
+                             head_at=clause.start + m.start()))
     return out
 
 
@@ -451,6 +453,41 @@ def _phase_list_candidates(clause: Clause, found: list[Candidate]) -> list[Candi
             out.append(Candidate(clause.start + m.start(1), clause.start + m.end(1),
                                  base + m.group(1), c.kind, strong=c.strong))
             pos = m.end()
+    return out
+
+
+_BARE_ITEM_RE = re.compile(r"[\u4e00-\u9fff]{2,6}$")
+
+
+def _shared_suffix_candidates(clause: Clause, found: list[Candidate],
+                              lex: Lexicon) -> list[Candidate]:
+    """``义乌江、武义江堤防``: bare names listed before a named project share its head.
+
+    Only for a head candidate written as place + head (modifier of 2–6 characters)
+    and list items of 2–6 Chinese characters that name nothing themselves.
+    """
+    text = clause.text
+    out: list[Candidate] = []
+    for c in found:
+        if c.head_at < 0 or c.explicit or not 2 <= c.head_at - c.start <= 6:
+            continue
+        suffix = c.name[c.head_at - c.start:]
+        pos = c.start - clause.start
+        while pos > 0 and text[pos - 1] == "、":
+            item_end = pos - 1
+            item_start = _list_start(text, item_end, lex)
+            item = text[item_start:item_end]
+            if "、" in item:
+                item_start = item_end - len(item.split("、")[-1])
+                item = text[item_start:item_end]
+            if (not _BARE_ITEM_RE.fullmatch(item) or lex.stop_re.search(item)
+                    or _has_head(item, lex) or _is_generic(item, lex)
+                    or any(o.start < clause.start + item_end and clause.start + item_start < o.end
+                           for o in found)):
+                break
+            out.append(Candidate(clause.start + item_start, clause.start + item_end,
+                                 item + suffix, c.kind, strong=True, listed=True))
+            pos = item_start
     return out
 
 
@@ -684,6 +721,7 @@ def extract_clause(clause: Clause, full: str) -> list[Candidate]:
     cands = _drop_contained(cands)
     cands += _phase_list_candidates(clause, cands)
     cands = _filter(cands, clause, full, lex)
+    cands = sorted(cands + _shared_suffix_candidates(clause, cands, lex), key=lambda c: c.start)
     groups = _groups(cands, full)
     phrases = _phrases(clause, vocab, cands)
     kept: list[Candidate] = []

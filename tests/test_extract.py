@@ -180,3 +180,8 @@ def test_phase_lists_and_shared_category_words():
     assert statuses("某某科技产业园一期、二期竣工。") == {"某某科技产业园一期": "completed",
                                                  "某某科技产业园二期": "completed"}
     assert names("零跑、吉利等一批整车生产基地扩能达产。") == ["零跑整车生产基地", "吉利整车生产基地"]
+
+
+def test_bare_names_listed_before_a_project_share_its_head():
+    assert names("月河、梅湾历史街区提升改造完工。") == ["月河历史街区", "梅湾历史街区"]
+    assert names("高水平打造现代纺织、集成电路两大千亿级产业集群。", TASKS) == []
