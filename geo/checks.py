@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import settings
-from .districts import city_outline, district_names_in_text
+from .districts import city_outline, district_names_in_text, within_city_many
 
 CHECK_COLUMNS = ["project_id", "name", "check", "detail"]
 
@@ -43,7 +43,7 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
         return pd.DataFrame(rows, columns=CHECK_COLUMNS)
     lengths = located.geometry.to_crs(settings.metric_crs).length / 1000.0
     land = city_outline(districts)  # once: a union per project cost seconds
-    inside = _within_city(located.geometry, land, districts.crs)
+    inside = within_city_many(list(located.geometry), districts)
     by_name = dict(zip(districts["name"], districts.geometry, strict=True))
     for (_, p), length_km, in_city in zip(located.iterrows(), lengths, inside, strict=True):
         geom = p.geometry
@@ -88,15 +88,6 @@ def _allowed_km(geom, land) -> float:
     """1 km on land (``land``: the city outline); the coastal buffer for features at sea."""
     return 1.0 if geom.intersects(land) else settings.coastal_buffer_km
 
-
-def _within_city(geoms: gpd.GeoSeries, land, crs) -> list[bool]:
-    """:func:`geo.districts.within_city` for many geometries, with one outline ``land``."""
-    outline = gpd.GeoSeries([land], crs=crs or "EPSG:4326")
-    outline_m = outline.to_crs(settings.metric_crs).iloc[0]
-    metric = geoms.to_crs(settings.metric_crs)
-    limit = settings.coastal_buffer_km * 1000.0
-    return [g is not None and not g.is_empty and bool(outline_m.distance(g) <= limit)
-            for g in metric]
 
 
 def _sentence_county(quotes: list[str], districts: gpd.GeoDataFrame,

@@ -228,18 +228,18 @@ def within_city(geom: BaseGeometry | None, districts: gpd.GeoDataFrame,
     applies along every border (cnmaps has no coastline), so features just
     across a land border also count as inside.
     """
-    if geom is None or geom.is_empty:
-        return False
+    return within_city_many([geom], districts, coastal_buffer_km)[0]
+
+
+def within_city_many(geoms: Sequence[BaseGeometry | None], districts: gpd.GeoDataFrame,
+                     coastal_buffer_km: float | None = None) -> list[bool]:
+    """:func:`within_city` for many geometries, projecting the outline once."""
     buffer_km = settings.coastal_buffer_km if coastal_buffer_km is None else coastal_buffer_km
-    outline, metric = _metric_pair(districts, geom)
-    return bool(outline.distance(metric) <= buffer_km * 1000.0)
-
-
-def _metric_pair(districts: gpd.GeoDataFrame, geom: BaseGeometry):
     outline = gpd.GeoSeries([city_outline(districts)], crs=districts.crs or "EPSG:4326")
-    other = gpd.GeoSeries([geom], crs="EPSG:4326")
-    return (outline.to_crs(settings.metric_crs).iloc[0],
-            other.to_crs(settings.metric_crs).iloc[0])
+    outline_m = outline.to_crs(settings.metric_crs).iloc[0]
+    metric = gpd.GeoSeries(list(geoms), crs="EPSG:4326").to_crs(settings.metric_crs)
+    return [g is not None and not g.is_empty and bool(outline_m.distance(g) <= buffer_km * 1000.0)
+            for g in metric]
 
 
 def short_names(name: str) -> list[str]:
