@@ -4,6 +4,7 @@
     geo extract REPORT -o mentions.csv
     geo evaluate mentions.csv gold.csv
     geo summary [--name ningbo_2024] [--format text|markdown|html]
+    geo coverage [--name ningbo_2024]
 
 Library errors (:class:`geo.errors.GeoError`) become one line on stderr and exit
 code 2; anything else is a bug and keeps its traceback.
@@ -73,6 +74,22 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .coverage import coverage, format_coverage
+    from .pipeline import output_paths
+
+    paths = output_paths(args.name, args.root)
+    if not paths["projects"].exists():
+        raise GeoError("no projects table yet", path=paths["projects"], fix="run `geo build` first")
+    projects = pd.read_csv(paths["projects"], dtype=str, keep_default_na=False)
+    projects = projects.replace({"precision": {"": None}, "source": {"": None}})
+    reference = pd.read_csv(paths["reference"]) if paths["reference"].exists() else None
+    print(format_coverage(coverage(projects), reference))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="geo", description=(
         "Map the projects a Chinese city's government work report names: "
@@ -109,6 +126,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--root", type=Path, default=None)
     s.add_argument("--format", choices=["text", "markdown", "html"], default="text")
     s.set_defaults(func=cmd_summary)
+
+    c = sub.add_parser("coverage",
+                       help="print how many projects are located, by precision and source")
+    c.add_argument("--name", default=settings.default_name)
+    c.add_argument("--root", type=Path, default=None)
+    c.set_defaults(func=cmd_coverage)
     return p
 
 

@@ -33,6 +33,7 @@ from .parallel import Worker
 from .report import parse, read_report
 from .resolve import resolve
 from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
+from .survey import compare_with_reference, empty_comparison, load_reference
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Stages:
     allocation: pd.DataFrame
     summary: gpd.GeoDataFrame
     checks: pd.DataFrame
+    reference: pd.DataFrame = field(default_factory=empty_comparison)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -130,15 +132,29 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     summary = _timed(timings, "districts", summarise, projects, allocation, districts)
     checks = _timed(timings, "checks", check_projects, projects, districts, city,
                     own_sentences(mentions))
+    reference = _timed(timings, "checks", _reference_check, gazetteer,
+                       city_files.get("reference") if gazetteer_path == city_files.get("gazetteer")
+                       else None)
     stages = Stages(name, city, report, hashlib.sha256(text.encode("utf-8")).hexdigest(), doc,
                     sections, mentions, projects, candidates, unresolved, districts, allocation,
-                    summary, checks, timings, list(doc.warnings))
+                    summary, checks, reference, timings, list(doc.warnings))
     c = stages.counts()
     progress(f"geocode: {c['located']} located, {c['unresolved']} unresolved "
              f"({_precision_breakdown(projects)})")
     for _, row in checks.iterrows():
         progress(f"warning: check {row['check']} failed for {row['name']}: {row['detail']}")
+    for _, row in reference[~reference["within"].astype(bool)].iterrows():
+        progress(f"warning: gazetteer row {row['name']} lies {row['distance_m']:.0f} m from "
+                 f"{row['feature']} (its precision {row['precision']} allows "
+                 f"{row['tolerance_m']:.0f} m)")
     return stages
+
+
+def _reference_check(gazetteer: gpd.GeoDataFrame | None, path: Path | None) -> pd.DataFrame:
+    """Compare the gazetteer with the city's reference coordinates, if it has any."""
+    if gazetteer is None or path is None or not Path(path).exists():
+        return empty_comparison()
+    return compare_with_reference(gazetteer, load_reference(Path(path)), path=path)
 
 
 #: Districts and gazetteers already read in this process, keyed by file identity.
@@ -226,6 +242,7 @@ def output_paths(name: str, root: Path | None = None) -> dict[str, Path]:
         "allocation": processed / "district_allocation.csv",
         "unresolved": processed / "unresolved.csv",
         "candidates": processed / "geocode_candidates.csv", "checks": processed / "checks.csv",
+        "reference": processed / "reference_check.csv",
         "gpkg": layers / f"{name}.gpkg", "map": maps / f"{name}.html",
         "embed": maps / f"{name}_embed.html",
         "download_geojson": data / "projects.geojson", "download_csv": data / "projects.csv",
@@ -357,6 +374,7 @@ def _write_tables(stages: Stages, paths: dict[str, Path]) -> None:
     write_csv(paths["unresolved"], stages.unresolved)
     write_csv(paths["candidates"], stages.candidates)
     write_csv(paths["checks"], stages.checks)
+    write_csv(paths["reference"], stages.reference)
     write_text(paths["download_geojson"], geojson)
     write_csv(paths["download_csv"], pd.DataFrame(stages.projects.drop(columns="geometry")))
     write_text(paths["download_dictionary"], data_dictionary())

@@ -18,12 +18,14 @@ default_report: Path = root / "data" / "raw" / "ningbo_2024.txt"
 default_city: str = "宁波市"
 default_name: str = "ningbo_2024"
 
-#: Per-city data: gazetteer and district boundaries, keyed by city name.
+#: Per-city data: gazetteer, district boundaries and independent reference
+#: coordinates for the gazetteer (optional), keyed by city name.
 #: A city without an entry still builds (districts from cnmaps, rest unresolved).
 city_data: dict[str, dict[str, Path]] = {
     "宁波市": {
         "gazetteer": root / "data" / "raw" / "ningbo_gazetteer.csv",
         "districts": root / "data" / "raw" / "ningbo_districts.geojson",
+        "reference": root / "data" / "raw" / "ningbo_reference.csv",
     },
 }
 

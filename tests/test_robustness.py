@@ -220,7 +220,8 @@ def _edit_gazetteer(case: str) -> tuple[str, int]:
     elif case == "kind":
         lines[row - 1] = fields.replace(",bridge,", ",spaceport,", 1)
     elif case == "swapped":
-        lines[1] = lines[1].replace("POINT (121.461900 29.826700)", "POINT (29.826700 121.461900)")
+        lines[1] = re.sub(r"POINT \(([\d.]+) ([\d.]+)\)", r"POINT (\2 \1)", lines[1])
+        assert "POINT (29." in lines[1]
         row = 2
     elif case == "duplicate":
         lines.append(lines[1])
