@@ -1,6 +1,8 @@
 """Checks every located project must pass (run in the build and in tests).
 
-* the geometry is valid and inside the city (offshore within the coastal buffer);
+* the geometry is valid and inside the city (offshore within the coastal buffer;
+  kinds that never lie at sea, :data:`geo.schema.LAND_KINDS`, within
+  :data:`LAND_TOLERANCE_KM` of the city's land);
 * a project whose name, or failing that its own sentence, names one county lies
   (at least partly) in that county;
 * lines have a plausible length for their kind (a metro line is not 200 km);
@@ -17,8 +19,13 @@ import pandas as pd
 
 from . import settings
 from .districts import city_outline, district_names_in_text, within_city_many
+from .schema import LAND_KINDS
 
 CHECK_COLUMNS = ["project_id", "name", "check", "detail"]
+
+#: How far (km) a land-only kind may reach beyond the county outlines (their
+#: boundaries are generalised; a reservoir 3 km outside is in the next city).
+LAND_TOLERANCE_KM = 1.0
 
 #: Longest plausible line (km) per kind; kinds not listed are not checked.
 MAX_LENGTH_KM = {
@@ -44,8 +51,13 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
     lengths = located.geometry.to_crs(settings.metric_crs).length / 1000.0
     land = city_outline(districts)  # once: a union per project cost seconds
     inside = within_city_many(list(located.geometry), districts)
+    on_land = located["kind"].isin(LAND_KINDS).tolist()
+    near_land = within_city_many([g if land_only else None
+                                  for g, land_only in zip(located.geometry, on_land, strict=True)],
+                                 districts, LAND_TOLERANCE_KM)
     by_name = dict(zip(districts["name"], districts.geometry, strict=True))
-    for (_, p), length_km, in_city in zip(located.iterrows(), lengths, inside, strict=True):
+    for (_, p), length_km, in_city, land_only, on_land_ok in zip(
+            located.iterrows(), lengths, inside, on_land, near_land, strict=True):
         geom = p.geometry
         def fail(check: str, detail: str, p=p) -> None:
             rows.append({"project_id": p["project_id"], "name": p["name"], "check": check,
@@ -55,6 +67,9 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
             continue
         if not in_city:
             fail("inside_city", "outside the city and its coastal buffer")
+        elif land_only and not on_land_ok:
+            fail("inside_city", f"a {p['kind']} outside the city's land (more than"
+                                f" {LAND_TOLERANCE_KM:g} km beyond its counties)")
         named = district_names_in_text(p["name"], districts, city) or _sentence_county(
             (sentences or {}).get(p["project_id"], []), districts, city)
         if named and p["precision"] not in ("district", "city"):

@@ -25,7 +25,7 @@ from shapely.validation import explain_validity
 from . import settings
 from .districts import union_of
 from .errors import GazetteerError
-from .schema import KINDS, PRECISIONS
+from .schema import KINDS, LAND_KINDS, PRECISIONS
 
 #: Columns the CSV must have, in the documented order.
 CSV_COLUMNS: tuple[str, ...] = (
@@ -99,7 +99,9 @@ def check_districts(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, *,
     """Raise :class:`GazetteerError` for a row whose reference point is outside its districts.
 
     Onshore points get :data:`DISTRICT_TOLERANCE_KM`; offshore points (outside
-    every district) get ``settings.coastal_buffer_km``.
+    every district) get ``settings.coastal_buffer_km``, unless the row's kind is
+    one of :data:`geo.schema.LAND_KINDS` (a reservoir outside every county is in
+    a neighbouring city, not at sea).
     """
     metric = districts.to_crs(settings.metric_crs)
     shapes = dict(zip(metric["name"], metric.geometry, strict=True))
@@ -114,7 +116,7 @@ def check_districts(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, *,
                 f"row {row['name']!r}: unknown district {unknown or row['district']!r}",
                 path=path, line=row["row"],
                 fix=f"use county-level names from the boundaries: {', '.join(shapes)}")
-        onshore = land.contains(point)
+        onshore = land.contains(point) or row["kind"] in LAND_KINDS
         limit = DISTRICT_TOLERANCE_KM if onshore else settings.coastal_buffer_km
         distance = min(shapes[d].distance(point) for d in names) / 1000.0
         if distance > limit:

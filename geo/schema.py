@@ -35,6 +35,14 @@ KINDS: tuple[str, ...] = (
     "logistics", "urban_area", "historic_district", "commercial_area", "other",
 )
 
+#: Kinds that never lie at sea.  A geometry of these kinds outside every
+#: county is on someone else's land, not offshore, so the coastal buffer that
+#: lets ports, bridges and wind farms lie beyond the coastline does not apply.
+LAND_KINDS: tuple[str, ...] = (
+    "metro", "airport", "reservoir", "water_works", "park", "hospital", "school",
+    "university", "research", "culture", "sports", "historic_district", "commercial_area",
+)
+
 #: Report parts.
 PARTS: tuple[str, ...] = ("review", "tasks", "other")
 

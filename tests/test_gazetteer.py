@@ -160,6 +160,15 @@ def test_district_check_uses_line_midpoint_and_offshore_buffer(tmp_path):
     expect_error(write(tmp_path, far_sea), 2, "offshore", districts=districts)
 
 
+def test_land_kinds_get_no_offshore_buffer(tmp_path):
+    """A reservoir outside every county is in the next city, not at sea."""
+    districts = square_districts()
+    wind = '风电,,energy,,site,test,鄞州区,POINT (121.63 29.85)'      # ~3 km east: offshore, fine
+    assert len(load_gazetteer(write(tmp_path, wind), districts=districts)) == 1
+    dam = '水库,,reservoir,,site,test,鄞州区,POINT (121.63 29.85)'    # same point, land kind
+    expect_error(write(tmp_path, dam), 2, "outside 鄞州区", "allowed 2 km", districts=districts)
+
+
 def test_reference_point():
     line = shapely.LineString([(0, 0), (10, 0), (10, 10)])
     assert reference_point(line).equals(shapely.Point(10, 0))

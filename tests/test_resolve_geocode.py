@@ -128,6 +128,20 @@ def test_checks_flag_bad_geometry():
     assert ("d", "inside_city") in got
 
 
+def test_land_kinds_must_lie_on_the_citys_land():
+    """3 km beyond the coast is fine for a wind farm, not for a reservoir."""
+    districts = gpd.GeoDataFrame({"adcode": ["1"], "name": ["余姚市"], "area_km2": [1.0]},
+                                 geometry=[box(121.0, 29.9, 121.3, 30.1)], crs="EPSG:4326")
+    outside = Point(121.331, 30.0)  # ~3 km east of the box
+    projects = gpd.GeoDataFrame({
+        "project_id": ["w", "r"], "name": ["海上风电场", "某水库"],
+        "kind": ["energy", "reservoir"], "precision": ["site", "site"]},
+        geometry=[outside, Point(121.332, 30.0)], crs="EPSG:4326")
+    failed = check_projects(projects, districts)
+    assert failed["project_id"].tolist() == ["r"]
+    assert "outside the city's land" in failed.loc[0, "detail"]
+
+
 def test_county_inside_another_projects_name_is_not_a_location():
     """杭州湾引水工程 is not in 江北区 because 江北下沉式再生水厂 shares its sentence."""
     from geo.extract import extract
