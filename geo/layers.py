@@ -9,8 +9,9 @@ warnings by QGIS 3.22 / GDAL 3.6 and every later version) holding
   counts); the city-wide and ``unlocated`` rows of the summary, which have no
   district polygon, go to the attribute table ``district_summary_totals``;
 * attribute tables ``projects`` (every project, located or not, with the
-  ``layer`` it is drawn in), ``mentions``, ``sections``, ``unresolved`` and
-  ``geocode_candidates``;
+  ``layer`` it is drawn in), ``mentions``, ``sections``, ``unresolved``,
+  ``geocode_candidates`` and, when the city has reference coordinates,
+  ``reference_check`` (:mod:`geo.survey`);
 * field aliases and descriptions (``gpkg_data_columns``, extension
   ``gpkg_schema``) and coded-value domains for status, kind, theme, part and
   precision (``gpkg_data_column_constraints``);
@@ -58,6 +59,7 @@ from .schema import (
     SchemaError,
     check_columns,
 )
+from .survey import COMPARISON_COLUMNS
 
 #: GeoPackage version written (1.2: no "partially supported" warning in GDAL 3.6).
 GPKG_VERSION = "1.2"
@@ -142,6 +144,10 @@ FIELD_DOCS: dict[str, tuple[str, str]] = {
     "n_projects": ("项目数 Projects", "number of projects"),
     "per_100km2": ("每百平方公里项目数 Per 100 km²", "projects per 100 km²"),
     "projects": ("项目 Projects", "names of the projects"),
+    "feature": ("参考点 Reference feature", "what the independent reference point is"),
+    "distance_m": ("距离 Distance (m)", "distance from the reference point to the geometry"),
+    "tolerance_m": ("容差 Tolerance (m)", "distance the row's precision class allows"),
+    "within": ("符合 Within", "1 if the distance is within the tolerance"),
 }
 
 #: Coded-value domains written to gpkg_data_column_constraints: column -> codes.
@@ -338,8 +344,13 @@ def _summary_aliases(columns: Iterable[str]) -> dict[str, str]:
 
 def plan_tables(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
                 sections: pd.DataFrame, unresolved: pd.DataFrame, candidates: pd.DataFrame,
-                districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame) -> list[Table]:
-    """Every table of the GeoPackage, in the order they are written and listed."""
+                districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame,
+                reference: pd.DataFrame | None = None) -> list[Table]:
+    """Every table of the GeoPackage, in the order they are written and listed.
+
+    ``reference`` (optional, :data:`geo.survey.COMPARISON_COLUMNS`): the
+    gazetteer's check against independent coordinates; a ``reference_check``
+    table when it has rows."""
     enriched = project_attributes(projects)
     tables = _theme_tables(enriched)
     tables += _district_tables(districts, summary)
@@ -361,6 +372,13 @@ def plan_tables(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
                          "every gazetteer candidate considered, with rule and score",
                          "concat(\"candidate\", ' (', \"rule\", ')')"),
     ]
+    if reference is not None and len(reference):
+        frame = reference.assign(within=reference["within"].astype(bool).astype(int))
+        tables.append(_attribute_table(
+            "reference_check", frame, COMPARISON_COLUMNS, "参考点核对 Reference check",
+            "distance from independent reference coordinates to each gazetteer geometry, "
+            "against the tolerance of its precision class",
+            "concat(\"name\", ': ', \"feature\", ' ', \"distance_m\", ' m')"))
     return tables
 
 
@@ -542,7 +560,8 @@ def _write_attribute_tables(path: Path, tables: list[Table]) -> None:
 def write_geopackage(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
                      sections: pd.DataFrame, unresolved: pd.DataFrame,
                      candidates: pd.DataFrame, districts: gpd.GeoDataFrame,
-                     summary: gpd.GeoDataFrame, meta: dict) -> Path:
+                     summary: gpd.GeoDataFrame, meta: dict,
+                     reference: pd.DataFrame | None = None) -> Path:
     """Write the project GeoPackage to ``path`` atomically and return ``path``.
 
     See the module docstring for the layers and tables.  ``meta`` needs the
@@ -552,7 +571,8 @@ def write_geopackage(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.Dat
     with atomic_path(path) as tmp:
         write_geopackage_file(tmp, final_name=path.name, projects=projects, mentions=mentions,
                               sections=sections, unresolved=unresolved, candidates=candidates,
-                              districts=districts, summary=summary, meta=meta)
+                              districts=districts, summary=summary, meta=meta,
+                              reference=reference)
     return path
 
 
@@ -560,14 +580,14 @@ def write_geopackage_file(tmp: Path, *, final_name: str, projects: gpd.GeoDataFr
                           mentions: pd.DataFrame, sections: pd.DataFrame,
                           unresolved: pd.DataFrame, candidates: pd.DataFrame,
                           districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame,
-                          meta: dict) -> Path:
+                          meta: dict, reference: pd.DataFrame | None = None) -> Path:
     """Write the GeoPackage to the temporary file ``tmp`` that will be renamed to
     ``final_name`` (the embedded project refers to the final name); not atomic by
     itself — :func:`write_geopackage` and the pipeline wrap it in ``atomic_path``."""
     _check_inputs(projects, mentions, sections, unresolved, candidates, districts, meta)
     tables = plan_tables(projects=projects, mentions=mentions, sections=sections,
                          unresolved=unresolved, candidates=candidates, districts=districts,
-                         summary=summary)
+                         summary=summary, reference=reference)
     try:
         spatial = [t for t in tables if t.geom != "none"]
         # GDAL creates the file (system tables, version, SRS) with the first layer;

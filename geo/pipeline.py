@@ -355,7 +355,7 @@ def _write_geopackage(stages: Stages, paths: dict[str, Path]) -> None:
     write_geopackage(paths["gpkg"], projects=stages.projects, mentions=stages.mentions,
                      sections=stages.sections, unresolved=stages.unresolved,
                      candidates=stages.candidates, districts=stages.districts,
-                     summary=stages.summary, meta=stages.meta)
+                     summary=stages.summary, meta=stages.meta, reference=stages.reference)
     stages.timings["write_gpkg"] = time.perf_counter() - t0
 
 

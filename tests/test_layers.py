@@ -36,6 +36,7 @@ from geo.schema import (
     UNRESOLVED,
     SchemaError,
 )
+from geo.survey import COMPARISON_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -154,6 +155,10 @@ def _inputs() -> dict:
     return {"projects": projects, "mentions": _mentions(projects), "sections": _sections(),
             "unresolved": unresolved, "candidates": candidates, "districts": districts,
             "summary": _summary(districts),
+            "reference": pd.DataFrame([
+                ("轨道交通7号线", "湾头站 (station on the line)", "schematic", 12.5, 2000.0, True,
+                 "https://example.org/wanto"),
+            ], columns=list(COMPARISON_COLUMNS)),
             "meta": {"name": "test_2024", "city": "宁波市",
                      "report_path": "data/raw/ningbo_2024.txt", "report_sha256": "ab" * 32,
                      "report_year": 2024,
@@ -214,7 +219,7 @@ def test_layer_list_and_counts(gpkg, inputs):
     for name, count in expected.items():
         assert _sql(gpkg, f'SELECT count(*) FROM "{name}"')[0][0] == count, name
     for name in ("projects", "mentions", "sections", "unresolved", "geocode_candidates",
-                 "district_summary_totals", "layer_styles"):
+                 "district_summary_totals", "layer_styles", "reference_check"):
         assert tables[name] == "attributes", name
     geom_types = dict(_sql(gpkg, "SELECT table_name, geometry_type_name "
                                  "FROM gpkg_geometry_columns"))
@@ -676,3 +681,13 @@ def test_polygon_sld_draws_county_precision_as_outlines():
         assert rule.find(".//se:PolygonSymbolizer/se:Stroke", ns) is not None
         literals = [e.text for e in rule.findall(".//ogc:Literal", ns)]
         assert "district" in literals and "city" in literals
+
+
+def test_reference_check_table(gpkg):
+    """The gazetteer's check against reference coordinates travels with the layers."""
+    rows = _sql(gpkg, 'SELECT name, feature, distance_m, tolerance_m, within '
+                      'FROM "reference_check"')
+    assert rows == [("轨道交通7号线", "湾头站 (station on the line)", 12.5, 2000.0, 1)]
+    alias = _sql(gpkg, "SELECT name FROM gpkg_data_columns "
+                       "WHERE table_name = 'reference_check' AND column_name = 'distance_m'")
+    assert alias == [("距离 Distance (m)",)]
