@@ -23,6 +23,11 @@ SOURCE_CLASSES: tuple[str, ...] = (
     "dataset", "cited page", "knowledge", "county fallback", "unresolved",
 )
 
+#: Buckets of :attr:`Coverage.by_source`: the source of geometries finer than a
+#: county, then everything placed at county or city level, then the unresolved.
+SOURCE_BUCKETS: tuple[str, ...] = ("dataset", "cited page", "knowledge", "county level",
+                                   "unresolved")
+
 
 def source_class(source: object) -> str:
     """Classify a geometry's ``source`` text.
@@ -55,6 +60,7 @@ class Coverage:
     projects: int
     located_finer: int
     by_precision: dict[str, int]
+    #: :data:`SOURCE_BUCKETS` -> count; the first three split ``located_finer``.
     by_source: dict[str, int]
 
     @property
@@ -67,10 +73,12 @@ def coverage(projects: pd.DataFrame) -> Coverage:
     """Count located projects by precision and source (status ``other`` excluded)."""
     counted = projects[projects["status"] != "other"]
     precision = counted["precision"].fillna("unresolved").astype(str)
-    sources = counted["source"].map(source_class)
+    finer_mask = precision.isin(FINER_THAN_DISTRICT)
+    buckets = counted["source"].map(source_class).where(finer_mask, "county level")
+    buckets = buckets.where(precision != "unresolved", "unresolved")
     by_precision = {p: int((precision == p).sum()) for p in (*PRECISIONS, "unresolved")}
-    by_source = {s: int((sources == s).sum()) for s in SOURCE_CLASSES}
-    finer = int(precision.isin(FINER_THAN_DISTRICT).sum())
+    by_source = {b: int((buckets == b).sum()) for b in SOURCE_BUCKETS}
+    finer = int(finer_mask.sum())
     return Coverage(len(counted), finer, by_precision, by_source)
 
 
@@ -80,7 +88,8 @@ def format_coverage(result: Coverage, reference: pd.DataFrame | None = None) -> 
         f"projects (status not 'other'): {result.projects}",
         f"located better than district:  {result.located_finer} ({result.share:.1%})",
         "by precision: " + ", ".join(f"{k} {v}" for k, v in result.by_precision.items() if v),
-        "by source:    " + ", ".join(f"{k} {v}" for k, v in result.by_source.items() if v),
+        "by source:    " + ", ".join(f"{k} {v}" for k, v in result.by_source.items() if v)
+        + "  (sources of the finer geometries, then county level and unresolved)",
     ]
     if reference is not None and len(reference):
         within = reference["within"].astype(str).str.lower().eq("true")

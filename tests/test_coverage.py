@@ -27,7 +27,8 @@ def test_coverage_counts_exclude_other():
     table = pd.DataFrame({
         "status": ["completed", "planning", "started", "other", "completed"],
         "precision": ["site", "schematic", "district", "site", None],
-        "source": ["https://a", "knowledge, unverified", "county named in the project's name: 镇海区",
+        # a county-level row with a cited page is county level, not "cited page"
+        "source": ["https://a", "knowledge, unverified", "https://c",
                    "https://b", None],
     })
     result = coverage(table)
@@ -36,9 +37,9 @@ def test_coverage_counts_exclude_other():
     assert result.share == 0.5
     assert result.by_precision["site"] == 1 and result.by_precision["unresolved"] == 1
     assert result.by_source == {"dataset": 0, "cited page": 1, "knowledge": 1,
-                                "county fallback": 1, "unresolved": 1}
+                                "county level": 1, "unresolved": 1}
     text = format_coverage(result)
-    assert "2 (50.0%)" in text and "county fallback 1" in text
+    assert "2 (50.0%)" in text and "county level 1" in text
 
 
 def test_coverage_command_matches_projects_csv(ningbo_build, capsys):
