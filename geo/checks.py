@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import settings
-from .districts import city_outline, district_names_in_text, within_city_many
+from .districts import city_outline, distance_to_city_km, district_names_in_text
 from .schema import LAND_KINDS
 
 CHECK_COLUMNS = ["project_id", "name", "check", "detail"]
@@ -50,14 +50,11 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
         return pd.DataFrame(rows, columns=CHECK_COLUMNS)
     lengths = located.geometry.to_crs(settings.metric_crs).length / 1000.0
     land = city_outline(districts)  # once: a union per project cost seconds
-    inside = within_city_many(list(located.geometry), districts)
-    on_land = located["kind"].isin(LAND_KINDS).tolist()
-    near_land = within_city_many([g if land_only else None
-                                  for g, land_only in zip(located.geometry, on_land, strict=True)],
-                                 districts, LAND_TOLERANCE_KM)
+    outside_km = distance_to_city_km(list(located.geometry), districts)
+    land_only = located["kind"].isin(LAND_KINDS).tolist()
     by_name = dict(zip(districts["name"], districts.geometry, strict=True))
-    for (_, p), length_km, in_city, land_only, on_land_ok in zip(
-            located.iterrows(), lengths, inside, on_land, near_land, strict=True):
+    for (_, p), length_km, away_km, on_land in zip(
+            located.iterrows(), lengths, outside_km, land_only, strict=True):
         geom = p.geometry
         def fail(check: str, detail: str, p=p) -> None:
             rows.append({"project_id": p["project_id"], "name": p["name"], "check": check,
@@ -65,9 +62,9 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
         if not geom.is_valid:
             fail("valid", "invalid geometry")
             continue
-        if not in_city:
+        if away_km is None or away_km > settings.coastal_buffer_km:
             fail("inside_city", "outside the city and its coastal buffer")
-        elif land_only and not on_land_ok:
+        elif on_land and away_km > LAND_TOLERANCE_KM:
             fail("inside_city", f"a {p['kind']} outside the city's land (more than"
                                 f" {LAND_TOLERANCE_KM:g} km beyond its counties)")
         named = district_names_in_text(p["name"], districts, city) or _sentence_county(

@@ -235,10 +235,17 @@ def within_city_many(geoms: Sequence[BaseGeometry | None], districts: gpd.GeoDat
                      coastal_buffer_km: float | None = None) -> list[bool]:
     """:func:`within_city` for many geometries, projecting the outline once."""
     buffer_km = settings.coastal_buffer_km if coastal_buffer_km is None else coastal_buffer_km
+    return [d is not None and d <= buffer_km for d in distance_to_city_km(geoms, districts)]
+
+
+def distance_to_city_km(geoms: Sequence[BaseGeometry | None],
+                        districts: gpd.GeoDataFrame) -> list[float | None]:
+    """Distance (km, in ``settings.metric_crs``) from each geometry to the city
+    outline: 0 when it touches the city, None for a missing or empty geometry."""
     outline = gpd.GeoSeries([city_outline(districts)], crs=districts.crs or "EPSG:4326")
     outline_m = outline.to_crs(settings.metric_crs).iloc[0]
     metric = gpd.GeoSeries(list(geoms), crs="EPSG:4326").to_crs(settings.metric_crs)
-    return [g is not None and not g.is_empty and bool(outline_m.distance(g) <= buffer_km * 1000.0)
+    return [None if g is None or g.is_empty else float(outline_m.distance(g)) / 1000.0
             for g in metric]
 
 
