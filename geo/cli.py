@@ -43,7 +43,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     doc = parse(read_report(args.report), args.report)
     for warning in doc.warnings:
         _progress(f"warning: {warning}")
-    mentions, projects = resolve(extract(doc), args.city or "")
+    mentions, projects = resolve(extract(doc), args.city or settings.default_city)
     if args.output is None or str(args.output) == "-":
         sys.stdout.write(mentions[MENTIONS].to_csv(index=False, lineterminator="\n"))
     else:
@@ -112,7 +112,9 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("extract", help="extract project mentions from any report text")
     e.add_argument("report", type=Path)
     e.add_argument("-o", "--output", type=Path, default=None, help="CSV path (default: stdout)")
-    e.add_argument("--city", default="", help="city name, to strip its prefix from names")
+    e.add_argument("--city", default=None,
+                   help="city name, to strip its prefix from names (default: "
+                        f"{settings.default_city}, as for geo build, so both give the same ids)")
     e.set_defaults(func=cmd_extract)
 
     v = sub.add_parser("evaluate", help="score mentions.csv against a gold annotation")

@@ -95,9 +95,30 @@ def match_names(names: list[str], gazetteer: gpd.GeoDataFrame | None,
     return {n: candidates_for(n, index, city) for n in dict.fromkeys(names)}
 
 
-def chosen_rows(matches: dict[str, list[Match]]) -> dict[str, int]:
-    """The gazetteer row chosen for each name that has a candidate."""
-    return {name: ms[0].row for name, ms in matches.items() if ms}
+def same_site(projects: pd.DataFrame) -> dict[str, str]:
+    """Projects located on the same gazetteer row, mapped to the one they join.
+
+    The survivor of each group is the project with the smallest key, so the result
+    depends neither on row order nor on which spelling the report used first.
+    """
+    chosen = projects.dropna(subset=["gazetteer_index"])
+    merged: dict[str, str] = {}
+    for _, group in chosen.groupby("gazetteer_index", sort=True):
+        if len(group) < 2:
+            continue
+        survivor = group.sort_values("key", kind="stable").iloc[0]["project_id"]
+        merged.update({pid: survivor for pid in group["project_id"] if pid != survivor})
+    return merged
+
+
+def unplace_merged(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A merged project keeps its row (and id) but draws nothing: its survivor does."""
+    projects = projects.copy()
+    merged = projects["merged_into"] != ""
+    projects.loc[merged, "geometry"] = None
+    projects.loc[merged, ["precision", "source", "name_en"]] = ""
+    projects.loc[merged, "match_rule"] = "merged"
+    return projects
 
 
 def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, list[Match]],
@@ -130,7 +151,7 @@ def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, li
             g = gazetteer.loc[chosen.row]
             record.update(geometry=g.geometry, precision=g["precision"], source=g["source"],
                           match_rule=chosen.rule, name_en=g.get("name_en", "") or "",
-                          kind=g["kind"])
+                          kind=g["kind"], gazetteer_index=chosen.row)
         else:
             record.update(_district_fallback(project, quotes.get(project.project_id, []),
                                              districts, city))
@@ -139,6 +160,7 @@ def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, li
                                    "kind": project.kind, "status": project.status,
                                    "reason": record.pop("reason")})
             record.pop("reason", None)
+            record["gazetteer_index"] = None
         records.append(record)
     frame = gpd.GeoDataFrame(pd.DataFrame(records), geometry="geometry", crs="EPSG:4326")
     frame["name_en"] = frame["name_en"].fillna("")

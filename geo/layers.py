@@ -74,7 +74,7 @@ PROJECT_FIELDS = [
     "project_id", "name", "name_en", "kind", "kind_label", "theme", "status",
     "status_label_zh", "status_label_en", "status_year", "status_phrase", "part", "section",
     "section_title", "districts", "precision", "source", "match_rule", "n_mentions",
-    "length_km", "area_km2",
+    "length_km", "area_km2", "merged_into",
 ]
 
 META_KEYS = ("name", "city", "report_path", "report_sha256", "report_year", "title",
@@ -119,6 +119,8 @@ FIELD_DOCS: dict[str, tuple[str, str]] = {
     "n_mentions": ("提及次数 Mentions", "number of mentions in the report"),
     "length_km": ("长度 Length (km)", f"length in km, computed in {settings.metric_crs}"),
     "area_km2": ("面积 Area (km²)", f"area in km², computed in {settings.metric_crs}"),
+    "merged_into": ("并入项目 Merged into", "project_id of the project this one was found to "
+                    "be (same gazetteer site); empty for projects drawn in their own right"),
     "geometry_type": ("几何类型 Geometry type", "geometry type, empty when not located"),
     "layer": ("图层 Layer", "GeoPackage layer that draws the project; empty if not located"),
     "mention_id": ("提及编号 Mention ID", "M0001 … in document order"),

@@ -27,11 +27,11 @@ from .districts import allocate, districts_column, load_districts, summarise
 from .errors import GeoError
 from .extract import extract
 from .gazetteer import load_gazetteer
-from .geocode import chosen_rows, locate, match_names, own_sentences
+from .geocode import locate, match_names, own_sentences, same_site, unplace_merged
 from .io import atomic_path, ensure_folder, transaction, write_csv, write_text
 from .parallel import Worker
 from .report import parse, read_report
-from .resolve import resolve
+from .resolve import merge_projects, resolve
 from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
 from .survey import compare_with_reference, empty_comparison, load_reference
 
@@ -70,10 +70,26 @@ class Stages:
             "generated_by": f"geo {__version__}",
         }
 
+    @property
+    def active_projects(self) -> gpd.GeoDataFrame:
+        """The projects the map draws and the summaries count: all but those merged
+        into another (``merged_into``), which keep their rows in the tables."""
+        return self.projects[self.projects["merged_into"] == ""]
+
+    @property
+    def mentions_by_survivor(self) -> pd.DataFrame:
+        """Mentions filed under the project that draws them (a merged project's
+        mentions under its survivor), for views that show one entry per site."""
+        survivor = self.projects.set_index("project_id")["merged_into"]
+        target = self.mentions["project_id"].map(survivor).fillna("")
+        return self.mentions.assign(
+            project_id=target.where(target != "", self.mentions["project_id"]))
+
     def counts(self) -> dict[str, int]:
-        located = int(self.projects.geometry.notna().sum())
-        return {"mentions": len(self.mentions), "projects": len(self.projects),
-                "located": located, "unresolved": len(self.projects) - located,
+        active = self.active_projects
+        located = int(active.geometry.notna().sum())
+        return {"mentions": len(self.mentions), "projects": len(active),
+                "located": located, "unresolved": len(active) - located,
                 "failed_checks": len(self.checks)}
 
 
@@ -122,15 +138,18 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
         raise GeoError("gazetteer file not found", path=gazetteer_path,
                        fix="restore it or remove the city's entry from geo.settings.city_data")
 
-    matches = _timed(timings, "geocode", match_names, list(mentions["name"]), gazetteer, city)
-    mentions, table = _timed(timings, "resolve", resolve, mentions, city, chosen_rows(matches))
+    mentions, table = _timed(timings, "resolve", resolve, mentions, city)
     progress(f"resolve: {len(table)} projects")
+    matches = _timed(timings, "geocode", match_names, list(mentions["name"]), gazetteer, city)
     projects, candidates, unresolved = _timed(timings, "geocode", locate, table, mentions,
                                               matches, gazetteer, districts, city)
-    allocation = _timed(timings, "districts", allocate, projects, districts)
+    projects = unplace_merged(merge_projects(projects, mentions, city, same_site(projects)))
+    active = projects[projects["merged_into"] == ""]
+    allocation = _timed(timings, "districts", allocate, active, districts)
     projects = _finish_projects(projects, allocation)
-    summary = _timed(timings, "districts", summarise, projects, allocation, districts)
-    checks = _timed(timings, "checks", check_projects, projects, districts, city,
+    active = projects[projects["merged_into"] == ""]
+    summary = _timed(timings, "districts", summarise, active, allocation, districts)
+    checks = _timed(timings, "checks", check_projects, active, districts, city,
                     own_sentences(mentions))
     reference = _timed(timings, "checks", _reference_check, gazetteer,
                        city_files.get("reference") if gazetteer_path == city_files.get("gazetteer")
@@ -330,7 +349,7 @@ def _render_map_files(stages: Stages, downloads: dict[str, str], full: Path,
                       embed: Path) -> None:
     from .webmap import build_pages
 
-    pages = build_pages(projects=stages.projects, mentions=stages.mentions,
+    pages = build_pages(projects=stages.active_projects, mentions=stages.mentions_by_survivor,
                         summary=stages.summary, districts=stages.districts, meta=stages.meta,
                         downloads=downloads)
     for path, page in zip((full, embed), pages, strict=True):

@@ -1,8 +1,9 @@
 """Resolve mentions to projects: one ``project_id`` per real-world project.
 
-Two mentions are the same project when their *project keys* are equal, or
-when both match the same gazetteer entry (so an abbreviation listed as an
-alias, 宁大附属第一医院 = 宁波大学附属第一医院, merges).  The key is the
+Two mentions are the same project when their *project keys* are equal.  Two
+projects that match the same gazetteer entry (an abbreviation listed as an alias,
+宁大附属第一医院 = 宁波大学附属第一医院) are joined after locating by
+:func:`merge_projects`, which keeps both ids and records ``merged_into``.  The key is the
 normalised name (see :func:`project_key`): city prefixes, （暂名）, segment
 qualifiers in brackets, the word 快速路 after a road name, 轨道交通 before a
 line number and trailing 项目/工程 are dropped, so 鄞州大道快速路（机场路—鄞横线）
@@ -46,56 +47,51 @@ def project_id(key: str) -> str:
     return "P-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
 
 
-def group_keys(mentions: pd.DataFrame, city: str,
-               gazetteer_match: dict[str, int] | None = None) -> pd.Series:
-    """Return the project key of every mention.
-
-    ``gazetteer_match`` maps a mention name to the gazetteer row it matched;
-    keys of mentions matching the same row are unified (smallest key wins, so
-    the result does not depend on row order).
-    """
-    keys = mentions["name"].map(lambda n: project_key(n, city))
-    if not gazetteer_match:
-        return keys
-    by_row: dict[int, set[str]] = {}
-    for name, key in zip(mentions["name"], keys, strict=True):
-        row = gazetteer_match.get(name)
-        if row is not None:
-            by_row.setdefault(row, set()).add(key)
-    alias = {}
-    for members in by_row.values():
-        target = min(members)
-        for k in members:
-            alias[k] = min(alias.get(k, target), target)
-    return keys.map(lambda k: alias.get(k, k))
-
-
-def resolve(mentions: pd.DataFrame, city: str,
-            gazetteer_match: dict[str, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def resolve(mentions: pd.DataFrame, city: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Assign ``project_id`` to mentions and build the project table (no geometry yet).
+
+    Ids come from the names alone (see :func:`project_key`), so ``geo extract`` and
+    ``geo build`` give every mention the same id; two projects the gazetteer later
+    finds to be one site are joined by :func:`merge_projects`, which records the
+    join in ``merged_into`` and never changes an id.
 
     Returns ``(mentions, projects)``; ``projects`` has project_id, key, name, kind,
     theme, status, status_phrase, status_year, part, section, section_title,
-    n_mentions, names (all distinct spellings, '|' separated).
+    n_mentions, names (all distinct spellings, '|' separated), first_start.
     """
     mentions = mentions.copy()
-    keys = group_keys(mentions, city, gazetteer_match)
+    keys = mentions["name"].map(lambda n: project_key(n, city))
     mentions["project_id"] = keys.map(project_id)
+    mentions["key"] = keys
+    projects = project_table(mentions, mentions["project_id"])
+    ordered = [*MENTIONS, *[c for c in mentions.columns if c not in MENTIONS and c != "key"]]
+    return mentions[ordered], projects
+
+
+#: Project columns :func:`project_table` derives from the mentions.
+AGGREGATES = ("key", "name", "names", "kind", "theme", "status", "status_phrase",
+              "status_year", "part", "section", "section_title", "n_mentions", "first_start")
+
+
+def project_table(mentions: pd.DataFrame, group: pd.Series) -> pd.DataFrame:
+    """One row per value of ``group`` (aligned with ``mentions``): the project's
+    preferred name, spellings, kind and the status of its latest mention.
+
+    ``mentions`` needs a ``key`` column (the project key of each mention)."""
     theme = resources.theme_of_kind()
-    records = mentions[["project_id", "name", "kind", "status", "status_phrase", "year", "part",
-                        "section", "section_title", "start"]].to_dict("records")
+    records = mentions[["name", "kind", "status", "status_phrase", "year", "part",
+                        "section", "section_title", "start", "key"]].to_dict("records")
     groups: dict[str, list[dict]] = {}
-    for key, record in zip(keys, records, strict=True):
-        record["key"] = key
-        groups.setdefault(record["project_id"], []).append(record)
+    for gid, record in zip(group, records, strict=True):
+        groups.setdefault(gid, []).append(record)
     rows = []
-    for pid, group in groups.items():
-        latest = max(group, key=lambda r: (_year(r["year"]), r["start"]))
-        names = list(dict.fromkeys(r["name"] for r in group))
-        kind = _majority([r["kind"] for r in group], latest["kind"])
+    for pid, members in groups.items():
+        latest = max(members, key=lambda r: (_year(r["year"]), r["start"]))
+        names = list(dict.fromkeys(r["name"] for r in members))
+        kind = _majority([r["kind"] for r in members], latest["kind"])
         rows.append({
             "project_id": pid,
-            "key": group[0]["key"],
+            "key": min(r["key"] for r in members),
             "name": max(names, key=lambda n: (len(_BRACKETS.sub("", n)), -names.index(n))),
             "names": "|".join(names),
             "kind": kind,
@@ -106,11 +102,38 @@ def resolve(mentions: pd.DataFrame, city: str,
             "part": latest["part"],
             "section": latest["section"],
             "section_title": latest["section_title"],
-            "n_mentions": len(group),
-            "first_start": int(min(r["start"] for r in group)),
+            "n_mentions": len(members),
+            "first_start": int(min(r["start"] for r in members)),
         })
-    projects = pd.DataFrame(rows).sort_values("first_start", kind="stable").reset_index(drop=True)
-    return mentions[[*MENTIONS, *[c for c in mentions.columns if c not in MENTIONS]]], projects
+    columns = ["project_id", *AGGREGATES]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(rows)[columns].sort_values("first_start", kind="stable") \
+        .reset_index(drop=True)
+
+
+def merge_projects(projects: pd.DataFrame, mentions: pd.DataFrame, city: str,
+                   same_site: dict[str, str]) -> pd.DataFrame:
+    """Join projects the gazetteer found to be one site.
+
+    ``same_site`` maps a project id to the id of the project it is merged into.  The
+    surviving project takes the aggregates of all its mentions (status of the latest,
+    the longest name, every spelling); a merged project keeps its row and id, with
+    ``merged_into`` naming the survivor.  Ids never change.
+    """
+    projects = projects.copy()
+    projects["merged_into"] = [same_site.get(pid, "") for pid in projects["project_id"]]
+    if not same_site:
+        return projects
+    keyed = mentions.assign(key=mentions["name"].map(lambda n: project_key(n, city)))
+    group = keyed["project_id"].map(lambda pid: same_site.get(pid, pid))
+    joined = project_table(keyed, group).set_index("project_id")
+    survivors = projects["project_id"].isin(set(same_site.values()))
+    for column in ("name", "names", "status", "status_phrase", "status_year", "part",
+                   "section", "section_title", "n_mentions"):
+        projects.loc[survivors, column] = projects.loc[survivors, "project_id"].map(
+            joined[column]).to_numpy()
+    return projects
 
 
 def _year(value) -> int:

@@ -84,13 +84,13 @@ PROJECTS = [
     "project_id", "name", "name_en", "kind", "theme", "status", "status_label_zh",
     "status_label_en", "status_year", "status_phrase", "part", "section", "section_title",
     "geometry_type", "precision", "source", "match_rule", "districts", "n_mentions",
-    "length_km", "area_km2",
+    "length_km", "area_km2", "merged_into",
 ]
 
 #: Columns of projects.csv (output contract).
 PROJECTS_CSV = [
     "project_id", "name", "kind", "theme", "status", "geometry_type", "precision",
-    "source", "districts", "n_mentions",
+    "source", "districts", "n_mentions", "merged_into",
 ]
 
 CANDIDATES = [

@@ -81,7 +81,7 @@ def _project_frame() -> gpd.GeoDataFrame:
             "section_title": "（三）扩大有效投资", "geometry_type": geom.geom_type if geom else "",
             "precision": "site" if geom else "", "source": "test", "match_rule": "exact",
             "districts": "海曙区" if geom else "", "n_mentions": 1 if pid[-1] != "1" else 2,
-            "length_km": 999.0, "area_km2": 999.0, "geometry": geom,
+            "length_km": 999.0, "area_km2": 999.0, "merged_into": "", "geometry": geom,
         })
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")[[*PROJECTS, "geometry"]]
 

@@ -37,12 +37,30 @@ def test_projects_contract_and_links(ningbo_build):
     assert list(projects.columns) == PROJECTS_CSV
     assert projects["project_id"].is_unique
     assert set(mentions["project_id"]) == set(projects["project_id"])
-    counts = mentions.groupby("project_id").size()
-    assert (projects.set_index("project_id")["n_mentions"].astype(int).sort_index()
-            == counts.sort_index()).all()
+    # A project merged into another (same gazetteer site) keeps its id and row; the
+    # survivor counts the mentions of both.
+    survivor = projects.set_index("project_id")["merged_into"]
+    site = mentions["project_id"].map(lambda pid: survivor[pid] or pid)
+    active = projects[projects["merged_into"] == ""].set_index("project_id")
+    assert (active["n_mentions"].astype(int).sort_index()
+            == site.value_counts().sort_index()).all()
+    assert set(projects.loc[projects["merged_into"] != "", "merged_into"]) <= set(active.index)
     located = projects[projects["geometry_type"] != ""]
     assert located["precision"].isin(PRECISIONS).all()
     assert (located["source"] != "").all()
+
+
+def test_extract_and_build_give_the_same_ids(ningbo_build, tmp_path):
+    """Ids come from the names alone: `geo extract` (no gazetteer) and `geo build`
+    give every mention the same project id."""
+    from geo.cli import main
+
+    out = tmp_path / "m.csv"
+    assert main(["extract", str(ningbo_build.stages.report_path), "-o", str(out)]) == 0
+    extracted = pd.read_csv(out, dtype=str, keep_default_na=False)
+    built = pd.read_csv(ningbo_build.paths["mentions"], dtype=str, keep_default_na=False)
+    assert list(extracted["mention_id"]) == list(built["mention_id"])
+    assert list(extracted["project_id"]) == list(built["project_id"])
 
 
 def test_known_projects(ningbo_build):
@@ -57,8 +75,8 @@ def test_known_projects(ningbo_build):
 def test_unresolved_are_listed_with_reasons(ningbo_build):
     stages = ningbo_build.stages
     unresolved = pd.read_csv(ningbo_build.paths["unresolved"], dtype=str, keep_default_na=False)
-    assert set(unresolved["project_id"]) == set(
-        stages.projects.loc[stages.projects.geometry.isna(), "project_id"])
+    active = stages.active_projects
+    assert set(unresolved["project_id"]) == set(active.loc[active.geometry.isna(), "project_id"])
     assert (unresolved["reason"] != "").all()
 
 
@@ -75,7 +93,7 @@ def test_every_located_geometry_passes_the_checks(ningbo_build):
 
 
 def test_located_share(ningbo_build):
-    p = ningbo_build.stages.projects
+    p = ningbo_build.stages.active_projects
     p = p[p["status"] != "other"]
     better = p.geometry.notna() & ~p["precision"].isin(["district", "city"])
     share = better.mean()

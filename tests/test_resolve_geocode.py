@@ -7,8 +7,8 @@ import pandas as pd
 from shapely.geometry import LineString, Point, box
 
 from geo.checks import check_projects
-from geo.geocode import candidates_for, chosen_rows, locate, match_names
-from geo.resolve import project_id, project_key, resolve
+from geo.geocode import candidates_for, locate, match_names, same_site, unplace_merged
+from geo.resolve import merge_projects, project_id, project_key, resolve
 
 
 def _mentions(rows):
@@ -87,12 +87,23 @@ def test_alias_merges_projects_and_candidates_are_kept():
                    ("宁大附属第一医院", "hospital", "other", 2024, "q"),
                    ("某某新城", "urban_area", "planning", 2024, "在余姚谋划某某新城")])
     matches = match_names(list(m["name"]), gaz, "宁波市")
-    mentions, table = resolve(m, "宁波市", chosen_rows(matches))
-    assert mentions["project_id"].nunique() == 2
+    mentions, table = resolve(m, "宁波市")
+    # Ids come from the names alone: the gazetteer does not change them.
+    assert mentions["project_id"].nunique() == 3
+    assert list(mentions["project_id"]) == [project_id(project_key(n, "宁波市"))
+                                            for n in m["name"]]
     districts = gpd.GeoDataFrame({"adcode": ["330281"], "name": ["余姚市"], "area_km2": [1.0]},
                                  geometry=[box(10, 10, 11, 11)], crs="EPSG:4326")
     projects, candidates, unresolved = locate(table, mentions, matches, gaz, districts, "宁波市")
-    hospital = projects[projects["kind"] == "hospital"].iloc[0]
+    merges = same_site(projects)
+    assert len(merges) == 1
+    projects = unplace_merged(merge_projects(projects, mentions, "宁波市", merges))
+    merged = projects[projects["merged_into"] != ""]
+    survivor = projects[projects["project_id"] == merged.iloc[0]["merged_into"]].iloc[0]
+    assert merged.iloc[0]["project_id"] in set(mentions["project_id"])
+    assert merged.geometry.isna().all() and merged.iloc[0]["match_rule"] == "merged"
+    assert survivor["n_mentions"] == 2 and "宁大附属第一医院" in survivor["names"]
+    hospital = survivor
     assert hospital["name_en"] == "NUAH" and hospital["precision"] == "site"
     assert set(candidates["rule"]) == {"exact", "alias"} and candidates["chosen"].any()
     town = projects[projects["kind"] == "urban_area"].iloc[0]
