@@ -28,22 +28,28 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .pipeline import build
 
     result = build(args.report, city=args.city, name=args.name, root=args.root,
-                   online=args.online, progress=_progress)
+                   online=args.online, year=args.year, progress=_progress)
     failed = result.stages.counts()["failed_checks"]
     return 1 if (failed and args.strict) else 0
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from .claims import add_claims, resolve_report_year
     from .extract import extract
     from .io import write_csv
     from .report import parse, read_report
     from .resolve import resolve
     from .schema import MENTIONS
 
-    doc = parse(read_report(args.report), args.report)
+    text = read_report(args.report)
+    doc = parse(text, args.report)
     for warning in doc.warnings:
         _progress(f"warning: {warning}")
-    mentions, projects = resolve(extract(doc), args.city or settings.default_city)
+    year, year_warning = resolve_report_year(doc, text, args.report, args.year)
+    if year_warning:
+        _progress(f"warning: {year_warning}")
+    mentions = add_claims(extract(doc), year)
+    mentions, projects = resolve(mentions, args.city or settings.default_city)
     if args.output is None or str(args.output) == "-":
         sys.stdout.write(mentions[MENTIONS].to_csv(index=False, lineterminator="\n"))
     else:
@@ -106,12 +112,16 @@ def parser() -> argparse.ArgumentParser:
                    help="write data/processed, layers and maps under this folder")
     b.add_argument("--online", action="store_true",
                    help="ask OpenStreetMap (osmnx) about unresolved projects; writes candidates")
+    b.add_argument("--year", type=int, default=None,
+                   help="the report's year, when its headings do not say it (one report only)")
     b.add_argument("--strict", action="store_true", help="exit 1 if any geometry check fails")
     b.set_defaults(func=cmd_build)
 
     e = sub.add_parser("extract", help="extract project mentions from any report text")
     e.add_argument("report", type=Path)
     e.add_argument("-o", "--output", type=Path, default=None, help="CSV path (default: stdout)")
+    e.add_argument("--year", type=int, default=None,
+                   help="the report's year, when its headings do not say it")
     e.add_argument("--city", default=None,
                    help="city name, to strip its prefix from names (default: "
                         f"{settings.default_city}, as for geo build, so both give the same ids)")

@@ -74,7 +74,8 @@ PROJECT_FIELDS = [
     "project_id", "name", "name_en", "kind", "kind_label", "theme", "status",
     "status_label_zh", "status_label_en", "status_year", "status_phrase", "part", "section",
     "section_title", "districts", "precision", "source", "match_rule", "n_mentions",
-    "length_km", "area_km2", "merged_into",
+    "length_km", "area_km2", "merged_into", "stage_at_report", "stage_inferred", "target",
+    "target_year",
 ]
 
 META_KEYS = ("name", "city", "report_path", "report_sha256", "report_year", "title",
@@ -104,8 +105,15 @@ FIELD_DOCS: dict[str, tuple[str, str]] = {
     "kind": ("类型代码 Kind", "project kind code (see themes.json)"),
     "kind_label": ("类型 Kind label", "kind in Chinese"),
     "theme": ("主题 Theme", "theme code; one theme per layer"),
-    "status": ("状态代码 Status", "completed | under_construction | started | planning | other"),
+    "status": ("状态代码 Status", "completed (fact) | to_complete (this year's target) | "
+               "under_construction | started | to_start (target) | planning | other"),
     "status_label_zh": ("状态 Status (zh)", "status in Chinese"),
+    "stage_at_report": ("报告时阶段 Stage at report", "stage when the report was delivered "
+                        "(from facts; from a target alone if stage_inferred)"),
+    "stage_inferred": ("阶段为推断 Stage inferred", "1 if stage_at_report is inferred from a "
+                       "target, not stated as a fact"),
+    "target": ("今年目标 Target", "complete | start | advance | plan | none (this year's goal)"),
+    "target_year": ("目标年份 Target year", "year of the target"),
     "status_label_en": ("状态英文 Status (en)", "status in English"),
     "status_year": ("状态年份 Status year", "year the status refers to"),
     "status_phrase": ("状态用语 Status phrase", "the report's words that set the status"),

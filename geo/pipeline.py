@@ -23,6 +23,7 @@ import shapely.geometry
 
 from . import __version__, resources, settings
 from .checks import check_projects
+from .claims import add_claims, apply_claims, resolve_report_year
 from .districts import allocate, districts_column, load_districts, summarise
 from .errors import GeoError
 from .extract import extract
@@ -107,7 +108,8 @@ def _timed(timings: dict[str, float], stage: str, func: Callable, *args, **kwarg
 
 
 def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
-               gazetteer_path: Path | None = None, districts_path: Path | None = None,
+               year: int | None = None, gazetteer_path: Path | None = None,
+               districts_path: Path | None = None,
                progress: Callable[[str], None] = lambda s: None) -> Stages:
     """Compute every table for one report (no output is written)."""
     timings: dict[str, float] = {}
@@ -121,6 +123,12 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     progress(f"parse: {len(doc.parts)} parts, {len(sections) - len(doc.parts)} sections, "
              f"{len(doc.paragraphs)} paragraphs")
     mentions = _timed(timings, "extract", extract, doc)
+    report_year, year_warning = resolve_report_year(doc, text, report, year)
+    if year_warning:
+        doc.warnings.append(year_warning)
+        progress(f"warning: {year_warning}")
+    doc.report_year = report_year
+    mentions = add_claims(mentions, report_year)
     progress(f"extract: {len(mentions)} mentions")
 
     city_files = settings.city_data.get(city, {})
@@ -144,6 +152,7 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     projects, candidates, unresolved = _timed(timings, "geocode", locate, table, mentions,
                                               matches, gazetteer, districts, city)
     projects = unplace_merged(merge_projects(projects, mentions, city, same_site(projects)))
+    projects = apply_claims(projects, mentions, report_year)
     active = projects[projects["merged_into"] == ""]
     allocation = _timed(timings, "districts", allocate, active, districts)
     projects = _finish_projects(projects, allocation)
@@ -219,6 +228,7 @@ def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gp
     projects["length_km"] = (metric.length / 1000.0).where(lines).round(3)
     projects["area_km2"] = (metric.area / 1e6).where(polys).round(3)
     projects["status_year"] = projects["status_year"].astype("Int64")
+    projects["target_year"] = projects["target_year"].astype("Int64")
     projects = projects.sort_values("first_start", kind="stable").reset_index(drop=True)
     frame = gpd.GeoDataFrame(projects[[*PROJECTS, "geometry"]], geometry="geometry",
                              crs="EPSG:4326")
@@ -407,7 +417,7 @@ def _relative(target: Path, start: Path) -> str:
 
 
 def build(report: Path | None = None, *, city: str | None = None, name: str | None = None,
-          root: Path | None = None, online: bool = False,
+          root: Path | None = None, online: bool = False, year: int | None = None,
           progress: Callable[[str], None] = lambda s: None) -> BuildResult:
     """Build every output for ``report`` (default: the Ningbo 2024 report)."""
     report = Path(report) if report else settings.default_report
@@ -419,7 +429,7 @@ def build(report: Path | None = None, *, city: str | None = None, name: str | No
     # Start the map's worker first: it imports the web-map libraries while the
     # stages run here (see geo.parallel).
     with Worker(_import_webmap) as map_worker:
-        stages = run_stages(report, city=city, name=name, progress=progress)
+        stages = run_stages(report, city=city, name=name, year=year, progress=progress)
         if online:
             _online_candidates(stages, paths, progress)
         write_outputs(stages, paths, progress=progress, map_worker=map_worker)

@@ -1,0 +1,243 @@
+"""A promise tracker over several reports of one city.
+
+Each report says what happened last year (facts) and promises this year's steps
+(targets, see :mod:`geo.claims`).  Given a series of reports, :func:`track` matches
+projects across years (:func:`match_series`: renames, abbreviations and dropped
+qualifiers kept together, phases and line numbers kept apart) and scores every promise
+against the later reports (:func:`promise_outcomes`):
+
+* ``kept`` — the promised step is reported in the next year's report;
+* ``late`` — it is reported only in a later report;
+* ``in_progress`` — later reports still mention the project without the promised step;
+* ``dropped`` — later reports exist but never mention it again;
+* ``unverifiable`` — no later report in the series.
+
+A promise repeated the next year is its own row.  One report is a series of one: every
+promise is ``unverifiable``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .claims import vocabulary
+from .errors import ReportError
+
+OUTCOMES: tuple[str, ...] = ("kept", "late", "in_progress", "dropped", "unverifiable")
+
+STAGES_COLUMNS = ["project_id", "name", "report_year", "part", "claim", "stage",
+                  "status_phrase", "quote", "report_project_id"]
+PROMISES_COLUMNS = ["project_id", "name", "promised_in", "promise", "outcome",
+                    "evidence_year", "evidence_stage", "evidence_quote", "districts"]
+
+_PHASE = re.compile(r"\d+(?:期|号线|号|标段|段)|[a-z]\d*线")
+_HEAD_LEN = 2
+
+
+@dataclass
+class Report:
+    """One report of a series: its year, source file and per-report tables."""
+
+    year: int
+    path: object
+    mentions: pd.DataFrame   # needs project_id, key, name, part, claim, stage, status_phrase,
+                             # quote, year, start
+    projects: pd.DataFrame   # needs project_id, name, districts (optional), merged_into
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def order_series(items: Sequence[tuple[object, int | None]]) -> list[int]:
+    """Indexes of ``(path, year)`` items sorted by year; raise :class:`ReportError`
+    naming the file when a year is unknown or two reports share one."""
+    seen: dict[int, object] = {}
+    for path, year in items:
+        if year is None:
+            raise ReportError("the report's year cannot be read, so it cannot be placed in "
+                              "the series", path=path,
+                              fix="add its heading (e.g. 2024年主要目标任务) or build it alone "
+                                  "with --year")
+        if year in seen:
+            raise ReportError(f"two reports of the same year {year} in one series "
+                              f"(also {seen[year]})", path=path,
+                              fix="pass one report per year")
+        seen[year] = path
+    return sorted(range(len(items)), key=lambda i: items[i][1])
+
+
+def city_stem(city: str) -> str:
+    """``宁波市`` → ``宁波`` (the form reports use in running text)."""
+    return re.sub(r"(市|地区|自治州|盟)$", "", city) or city
+
+
+def check_city(text: str, city: str, path: object) -> None:
+    """Raise :class:`ReportError` when a report never names the series' city (a series
+    mixing two cities' reports)."""
+    stem = city_stem(city)
+    if stem and stem not in text:
+        raise ReportError(f"the report never names {city}: is it another city's report?",
+                          path=path, fix=f"build each city's reports as their own series "
+                                          f"(--city {city})")
+
+
+# ----------------------------------------------------------------------------- matching
+
+
+def _phases(key: str) -> tuple[str, ...]:
+    return tuple(sorted(_PHASE.findall(key)))
+
+
+def _subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def same_project(a: str, b: str) -> bool:
+    """Whether two project keys (:func:`geo.resolve.project_key`) of different reports
+    name one project: equal; or equal phases/line numbers and either one ends with the
+    other (a dropped qualifier: 南太湖新区长东片区 / 长东片区) or one abbreviates the other
+    with the same head word (湖杭铁路 / 湖州至杭州西铁路)."""
+    if a == b:
+        return True
+    if _phases(a) != _phases(b):
+        return False
+    short, long = sorted((a, b), key=len)
+    if len(short) >= 4 and long.endswith(short):
+        return True
+    head = short[-_HEAD_LEN:]
+    if len(short) < 4 or not long.endswith(head):
+        return False
+    body_s, body_l = short[:-_HEAD_LEN], long[:-_HEAD_LEN]
+    return (len(body_s) >= 2 and body_s[0] == body_l[0] and _subsequence(body_s, body_l)
+            and len(body_l) > len(body_s))
+
+
+def match_series(reports: Sequence[Report]) -> dict[tuple[int, str], str]:
+    """Series id of every (report year, project id): the id the project had in the
+    first report naming it.  A project joins an earlier one when its key equals one of
+    the earlier one's keys, or when exactly one earlier project matches by
+    :func:`same_project`; several candidates are ambiguous and stay apart."""
+    keys: dict[str, set[str]] = {}          # series id -> every key seen
+    out: dict[tuple[int, str], str] = {}
+    for report in reports:
+        per_project = report.mentions.groupby("project_id")["key"].agg(lambda s: set(s))
+        taken: set[str] = set()
+        for pid, own in per_project.items():
+            exact = [sid for sid, ks in keys.items() if own & ks and sid not in taken]
+            if not exact:
+                exact = [sid for sid, ks in keys.items() if sid not in taken
+                         and any(same_project(a, b) for a in own for b in ks)]
+            sid = exact[0] if len(exact) == 1 else pid
+            if len(exact) > 1 and pid in keys:
+                sid = pid
+            taken.add(sid)
+            keys.setdefault(sid, set()).update(own)
+            out[(report.year, pid)] = sid
+    return out
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _survivor_ids(report: Report) -> pd.Series:
+    """Mentions' project ids with gazetteer merges applied (one entry per site)."""
+    merged = report.projects.set_index("project_id")["merged_into"] \
+        if "merged_into" in report.projects.columns else pd.Series(dtype=object)
+    target = report.mentions["project_id"].map(merged).fillna("")
+    return target.where(target != "", report.mentions["project_id"])
+
+
+def _rank(stage: str) -> int:
+    return int(vocabulary()["stage_rank"].get(stage, 0))
+
+
+def stages_table(reports: Sequence[Report], ids: dict[tuple[int, str], str]) -> pd.DataFrame:
+    """One row per project, report and claim: the most advanced step of that claim."""
+    rows = []
+    for report in reports:
+        frame = report.mentions.assign(_pid=_survivor_ids(report))
+        names = report.projects.set_index("project_id")["name"]
+        for (pid, claim), group in frame.groupby(["_pid", "claim"], sort=False):
+            best = max(group.to_dict("records"), key=lambda r: (_rank(r["stage"]), -r["start"]))
+            rows.append({"project_id": ids.get((report.year, pid), pid),
+                         "name": names.get(pid, best["name"]), "report_year": report.year,
+                         "part": best["part"], "claim": claim, "stage": best["stage"],
+                         "status_phrase": best["status_phrase"], "quote": best["quote"],
+                         "report_project_id": pid, "_start": best["start"]})
+    if not rows:
+        return pd.DataFrame(columns=STAGES_COLUMNS)
+    table = pd.DataFrame(rows).sort_values(["report_year", "_start", "claim"], kind="stable")
+    return table[STAGES_COLUMNS].reset_index(drop=True)
+
+
+def promise_outcomes(stages: pd.DataFrame, years: Sequence[int],
+                     districts: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per target in a report: the promise and what later reports say."""
+    vocab = vocabulary()
+    districts = districts or {}
+    by_project = {pid: g for pid, g in stages.groupby("project_id", sort=False)}
+    rows = []
+    for _, promise in stages[stages["claim"] == "target"].iterrows():
+        target = vocab["target_of_stage"].get(promise["stage"], "none")
+        if target == "none":
+            continue
+        year = int(promise["report_year"])
+        history = by_project[promise["project_id"]]
+        outcome, evidence = _outcome(history, year, target, [y for y in years if y > year])
+        rows.append({"project_id": promise["project_id"], "name": promise["name"],
+                     "promised_in": year, "promise": target, "outcome": outcome,
+                     "evidence_year": evidence.get("year"),
+                     "evidence_stage": evidence.get("stage", ""),
+                     "evidence_quote": evidence.get("quote", ""),
+                     "districts": districts.get(promise["project_id"], "")})
+    frame = pd.DataFrame(rows, columns=PROMISES_COLUMNS)
+    frame["evidence_year"] = frame["evidence_year"].astype("Int64")
+    return frame
+
+
+def _outcome(history: pd.DataFrame, year: int, target: str,
+             later_years: list[int]) -> tuple[str, dict]:
+    """Outcome of one promise made in ``year`` given the project's later rows."""
+    if not later_years:
+        return "unverifiable", {}
+    reaches = set(vocabulary()["target_reaches"][target])
+    later = history[history["report_year"] > year].sort_values("report_year", kind="stable")
+    facts = later[(later["claim"] == "fact") & later["stage"].isin(reaches)]
+    if len(facts):
+        first = facts.iloc[0]
+        evidence = {"year": int(first["report_year"]) - 1, "stage": first["stage"],
+                    "quote": first["quote"]}
+        kept = int(first["report_year"]) == min(later_years) == year + 1
+        return ("kept" if kept else "late"), evidence
+    if len(later):
+        last = later.iloc[-1]
+        year_of = int(last["report_year"]) - (1 if last["claim"] == "fact" else 0)
+        return "in_progress", {"year": year_of, "stage": last["stage"], "quote": last["quote"]}
+    return "dropped", {}
+
+
+def scorecard(promises: pd.DataFrame) -> pd.DataFrame:
+    """Promises by outcome: a city-wide row (全市), one per district, one for 未定位."""
+    rows = [_score_row("全市", promises)]
+    per: dict[str, list[int]] = {}
+    for i, value in enumerate(promises["districts"].fillna("")):
+        for d in [x for x in re.split(r"[;|、,]", str(value)) if x.strip()] or ["未定位"]:
+            per.setdefault(d.strip(), []).append(i)
+    for district in sorted(d for d in per if d != "未定位") + \
+            (["未定位"] if "未定位" in per else []):
+        rows.append(_score_row(district, promises.iloc[per[district]]))
+    return pd.DataFrame(rows)
+
+
+def _score_row(area: str, frame: pd.DataFrame) -> dict:
+    counts = frame["outcome"].value_counts()
+    row = {"area": area, "promises": len(frame)}
+    row.update({o: int(counts.get(o, 0)) for o in OUTCOMES})
+    verifiable = len(frame) - row["unverifiable"]
+    row["kept_share"] = round(row["kept"] / verifiable, 3) if verifiable else None
+    return row
