@@ -86,12 +86,32 @@ def _promise_for_next_year(quote: str) -> bool:
     return any(w in quote for w in ("明年", "今年", "下一步"))
 
 
+def _target_stage(status: str, quote: str, name: str) -> str:
+    """The step a mention names: its verb's status, or ``completed`` when a completion
+    deadline (``年内完工``, claims.json) follows the name in its sentence."""
+    quote = quote or ""
+    at = quote.find(name)
+    if at < 0 or status == "other":
+        return status
+    tail = quote[at + len(name):].lstrip("，,、 ")
+    # only a deadline right after the name: 实施X，年内完工 (not 开工建设Y，实施X，年内完工)
+    if any(tail.startswith(w) for w in vocabulary()["completion_markers"]):
+        return "completed"
+    return status
+
+
 def add_claims(mentions: pd.DataFrame, report_year: int | None) -> pd.DataFrame:
     """Add ``claim``, ``stage`` and (re)set ``year`` of every mention."""
     mentions = mentions.copy()
-    mentions["stage"] = mentions["status"]
+    mentions["stage"] = [_target_stage(s, q, n) for s, q, n in
+                         zip(mentions["status"], mentions["quote"], mentions["name"],
+                             strict=True)]
     mentions["claim"] = [mention_claim(p, s, q) for p, s, q in
-                         zip(mentions["part"], mentions["status"], mentions["quote"], strict=True)]
+                         zip(mentions["part"], mentions["stage"], mentions["quote"], strict=True)]
+    # a completion deadline (实施X，年内完工) sets the step only of what is promised
+    mentions["stage"] = mentions["stage"].where(
+        (mentions["claim"] == "target") | (mentions["stage"] == mentions["status"]),
+        mentions["status"])
     if report_year is not None:
         years = [report_year if claim == "target" or part == "tasks" else report_year - 1
                  for claim, part in zip(mentions["claim"], mentions["part"], strict=True)]

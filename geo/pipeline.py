@@ -60,6 +60,9 @@ class Stages:
     reference: pd.DataFrame = field(default_factory=empty_comparison)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: promise tracker tables (geo.tracker); a single report is a series of one
+    series_stages: pd.DataFrame | None = None
+    promises: pd.DataFrame | None = None
 
     @property
     def meta(self) -> dict:
@@ -272,6 +275,8 @@ def output_paths(name: str, root: Path | None = None) -> dict[str, Path]:
         "unresolved": processed / "unresolved.csv",
         "candidates": processed / "geocode_candidates.csv", "checks": processed / "checks.csv",
         "reference": processed / "reference_check.csv",
+        "stages": processed / "stages.csv", "promises": processed / "promises.csv",
+        "scorecard": processed / "scorecard.csv",
         "gpkg": layers / f"{name}.gpkg", "map": maps / f"{name}.html",
         "embed": maps / f"{name}_embed.html",
         "download_geojson": data / "projects.geojson", "download_csv": data / "projects.csv",
@@ -404,10 +409,22 @@ def _write_tables(stages: Stages, paths: dict[str, Path]) -> None:
     write_csv(paths["candidates"], stages.candidates)
     write_csv(paths["checks"], stages.checks)
     write_csv(paths["reference"], stages.reference)
+    _write_promises(stages, paths)
     write_text(paths["download_geojson"], geojson)
     write_csv(paths["download_csv"], pd.DataFrame(stages.projects.drop(columns="geometry")))
     write_text(paths["download_dictionary"], data_dictionary())
     stages.timings["write_tables"] = time.perf_counter() - t0
+
+
+def _write_promises(stages: Stages, paths: dict[str, Path]) -> None:
+    """stages.csv, promises.csv and scorecard.csv (a single report: a series of one)."""
+    from .tracker import scorecard, series_of_one
+
+    if stages.promises is None:
+        stages.series_stages, stages.promises = series_of_one(stages)
+    write_csv(paths["stages"], stages.series_stages)
+    write_csv(paths["promises"], stages.promises)
+    write_csv(paths["scorecard"], scorecard(stages.promises))
 
 
 def _relative(target: Path, start: Path) -> str:

@@ -117,25 +117,32 @@ def same_project(a: str, b: str) -> bool:
             and len(body_l) > len(body_s))
 
 
+def _comparable(key: str) -> str:
+    """A key with long forms shortened (claims.json ``series_abbreviations``)."""
+    for long, short in vocabulary()["series_abbreviations"].items():
+        if not long.startswith("_"):
+            key = key.replace(long, short)
+    return key
+
+
 def match_series(reports: Sequence[Report]) -> dict[tuple[int, str], str]:
     """Series id of every (report year, project id): the id the project had in the
-    first report naming it.  A project joins an earlier one when its key equals one of
-    the earlier one's keys, or when exactly one earlier project matches by
+    first report naming it.  A project joins an earlier one when one of its keys equals
+    one of the earlier one's, or when exactly one earlier project matches by
     :func:`same_project`; several candidates are ambiguous and stay apart."""
     keys: dict[str, set[str]] = {}          # series id -> every key seen
     out: dict[tuple[int, str], str] = {}
     for report in reports:
-        per_project = report.mentions.groupby("project_id")["key"].agg(lambda s: set(s))
-        taken: set[str] = set()
-        for pid, own in per_project.items():
-            exact = [sid for sid, ks in keys.items() if own & ks and sid not in taken]
+        columns = [c for c in ("key", "key_full") if c in report.mentions.columns]
+        own_keys = report.mentions.groupby("project_id")[columns].agg(
+            lambda s: set(s)).apply(lambda row: set().union(*row), axis=1)
+        for pid, own in own_keys.items():
+            own = own | {_comparable(k) for k in own}
+            exact = [sid for sid, ks in keys.items() if own & ks]
             if not exact:
-                exact = [sid for sid, ks in keys.items() if sid not in taken
-                         and any(same_project(a, b) for a in own for b in ks)]
+                exact = [sid for sid, ks in keys.items()
+                         if any(same_project(a, b) for a in own for b in ks)]
             sid = exact[0] if len(exact) == 1 else pid
-            if len(exact) > 1 and pid in keys:
-                sid = pid
-            taken.add(sid)
             keys.setdefault(sid, set()).update(own)
             out[(report.year, pid)] = sid
     return out
@@ -160,11 +167,14 @@ def stages_table(reports: Sequence[Report], ids: dict[tuple[int, str], str]) -> 
     """One row per project, report and claim: the most advanced step of that claim."""
     rows = []
     for report in reports:
-        frame = report.mentions.assign(_pid=_survivor_ids(report))
+        survivors = _survivor_ids(report)
+        frame = report.mentions.assign(
+            _pid=survivors, _sid=[ids.get((report.year, p), p) for p in survivors])
         names = report.projects.set_index("project_id")["name"]
-        for (pid, claim), group in frame.groupby(["_pid", "claim"], sort=False):
+        for (sid, claim), group in frame.groupby(["_sid", "claim"], sort=False):
             best = max(group.to_dict("records"), key=lambda r: (_rank(r["stage"]), -r["start"]))
-            rows.append({"project_id": ids.get((report.year, pid), pid),
+            pid = best["_pid"]
+            rows.append({"project_id": sid,
                          "name": names.get(pid, best["name"]), "report_year": report.year,
                          "part": best["part"], "claim": claim, "stage": best["stage"],
                          "status_phrase": best["status_phrase"], "quote": best["quote"],
@@ -241,3 +251,43 @@ def _score_row(area: str, frame: pd.DataFrame) -> dict:
     verifiable = len(frame) - row["unverifiable"]
     row["kept_share"] = round(row["kept"] / verifiable, 3) if verifiable else None
     return row
+
+
+def report_of(stages) -> Report:
+    """The tracker's view of one report's :class:`geo.pipeline.Stages`."""
+    from .resolve import project_key
+
+    year = stages.meta["report_year"]
+    mentions = stages.mentions.assign(
+        key=stages.mentions["name"].map(lambda n: project_key(n, stages.city)),
+        key_full=stages.mentions["name"].map(project_key))
+    return Report(int(year) if year is not None else 0, stages.report_path, mentions,
+                  pd.DataFrame(stages.projects.drop(columns="geometry")))
+
+
+def districts_of(reports: Sequence[Report], ids: dict[tuple[int, str], str]) -> dict[str, str]:
+    """Series id → districts, from the latest report that locates the project."""
+    out: dict[str, str] = {}
+    for report in reports:
+        if "districts" not in report.projects.columns:
+            continue
+        for pid, value in zip(report.projects["project_id"], report.projects["districts"],
+                              strict=True):
+            if isinstance(value, str) and value:
+                out[ids.get((report.year, pid), pid)] = value
+    return out
+
+
+def track(reports: Sequence[Report]) -> tuple[pd.DataFrame, pd.DataFrame,
+                                              dict[tuple[int, str], str]]:
+    """``(stages, promises, ids)`` for reports sorted by year."""
+    ids = match_series(reports)
+    table = stages_table(reports, ids)
+    promises = promise_outcomes(table, [r.year for r in reports], districts_of(reports, ids))
+    return table, promises, ids
+
+
+def series_of_one(stages) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """stages and promises tables of a single build (every promise unverifiable)."""
+    table, promises, _ids = track([report_of(stages)])
+    return table, promises
