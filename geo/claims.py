@@ -50,6 +50,15 @@ def find_report_year(document, text: str) -> tuple[int | None, str]:
             m = re.search(item["pattern"], title)
             if m:
                 return int(m.group("y")) + int(item["offset"]), "heading"
+    opening = re.compile(vocabulary()["part_opening_pattern"])
+    for part in getattr(document, "parts", []):
+        role = getattr(part, "role", "")
+        if role not in ("review", "tasks"):
+            continue
+        body = text[part.start:part.start + 400].split("\n", 1)[-1].lstrip()
+        m = opening.match(body)
+        if m:
+            return int(m.group("y")) + (1 if role == "review" else 0), "text"
     head = text[:6000]
     for item in vocabulary()["report_year_patterns"]:
         m = re.search(item["pattern"], head)
