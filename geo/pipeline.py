@@ -389,7 +389,8 @@ def _write_geopackage(stages: Stages, paths: dict[str, Path]) -> None:
     write_geopackage(paths["gpkg"], projects=stages.projects, mentions=stages.mentions,
                      sections=stages.sections, unresolved=stages.unresolved,
                      candidates=stages.candidates, districts=stages.districts,
-                     summary=stages.summary, meta=stages.meta, reference=stages.reference)
+                     summary=stages.summary, meta=stages.meta, reference=stages.reference,
+                     promises=_promise_frames(stages))
     stages.timings["write_gpkg"] = time.perf_counter() - t0
 
 
@@ -414,6 +415,15 @@ def _write_tables(stages: Stages, paths: dict[str, Path]) -> None:
     write_csv(paths["download_csv"], pd.DataFrame(stages.projects.drop(columns="geometry")))
     write_text(paths["download_dictionary"], data_dictionary())
     stages.timings["write_tables"] = time.perf_counter() - t0
+
+
+def _promise_frames(stages: Stages) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """stages and promises tables of the build (computed once, series of one if needed)."""
+    from .tracker import series_of_one
+
+    if stages.promises is None:
+        stages.series_stages, stages.promises = series_of_one(stages)
+    return stages.series_stages, stages.promises
 
 
 def _write_promises(stages: Stages, paths: dict[str, Path]) -> None:

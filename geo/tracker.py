@@ -126,9 +126,10 @@ def _comparable(key: str) -> str:
 
 
 def match_series(reports: Sequence[Report]) -> dict[tuple[int, str], str]:
-    """Series id of every (report year, project id): the id the project had in the
-    first report naming it.  A project joins an earlier one when one of its keys equals
-    one of the earlier one's, or when exactly one earlier project matches by
+    """Group id of every (report year, project id): the id the project had in the
+    first report naming it (:func:`track` renames groups to their latest id).  A project
+    joins an earlier one when one of its keys equals one of the earlier one's, or when
+    exactly one earlier project matches by
     :func:`same_project`; several candidates are ambiguous and stay apart."""
     keys: dict[str, set[str]] = {}          # series id -> every key seen
     out: dict[tuple[int, str], str] = {}
@@ -278,10 +279,20 @@ def districts_of(reports: Sequence[Report], ids: dict[tuple[int, str], str]) -> 
     return out
 
 
+def _latest_ids(ids: dict[tuple[int, str], str]) -> dict[tuple[int, str], str]:
+    """Name each matched group by the id it has in the latest report naming it, so the
+    tracker's tables join the latest build's projects (GeoPackage relations, map)."""
+    latest: dict[str, tuple[int, str]] = {}
+    for (year, pid), sid in ids.items():
+        if sid not in latest or year > latest[sid][0]:
+            latest[sid] = (year, pid)
+    return {key: latest[sid][1] for key, sid in ids.items()}
+
+
 def track(reports: Sequence[Report]) -> tuple[pd.DataFrame, pd.DataFrame,
                                               dict[tuple[int, str], str]]:
     """``(stages, promises, ids)`` for reports sorted by year."""
-    ids = match_series(reports)
+    ids = _latest_ids(match_series(reports))
     table = stages_table(reports, ids)
     promises = promise_outcomes(table, [r.year for r in reports], districts_of(reports, ids))
     return table, promises, ids
