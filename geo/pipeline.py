@@ -364,11 +364,33 @@ def _render_map_files(stages: Stages, downloads: dict[str, str], full: Path,
                       embed: Path) -> None:
     from .webmap import build_pages
 
-    pages = build_pages(projects=stages.active_projects, mentions=stages.mentions_by_survivor,
-                        summary=stages.summary, districts=stages.districts, meta=stages.meta,
+    pages = build_pages(projects=_with_promises(stages), mentions=stages.mentions_by_survivor,
+                        summary=stages.summary, districts=stages.districts,
+                        meta={**stages.meta, "scorecard": _scorecard_rows(stages)},
                         downloads=downloads)
     for path, page in zip((full, embed), pages, strict=True):
         Path(path).write_bytes(page.encode("utf-8"))
+
+
+def _scorecard_rows(stages: Stages) -> list[dict]:
+    """The scorecard (promises by outcome per area) as plain records for the map."""
+    from .tracker import scorecard
+
+    return scorecard(_promise_frames(stages)[1]).to_dict("records")
+
+
+def _with_promises(stages: Stages) -> gpd.GeoDataFrame:
+    """The map's projects, each with the list of its promises and their outcomes
+    (the scorecard, the outcome filter and the popups read it)."""
+    _, promises = _promise_frames(stages)
+    by_project: dict[str, list[dict]] = {}
+    for row in promises.itertuples():
+        by_project.setdefault(row.project_id, []).append(
+            {"year": int(row.promised_in), "promise": row.promise, "outcome": row.outcome,
+             "evidence_year": None if pd.isna(row.evidence_year) else int(row.evidence_year)})
+    projects = stages.active_projects.copy()
+    projects["promises"] = [by_project.get(pid, []) for pid in projects["project_id"]]
+    return projects
 
 
 def _downloads(paths: dict[str, Path]) -> dict[str, str]:
