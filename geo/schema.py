@@ -23,6 +23,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from .errors import SchemaError
+
 #: Display categories of a project (its ``status`` field): the stages plus this year's
 #: targets, which are never drawn as completed (geo/claims.py).
 DISPLAY_STATUSES: tuple[str, ...] = ("completed", "to_complete", "under_construction", "started",
@@ -111,9 +113,6 @@ UNRESOLVED = ["project_id", "name", "kind", "status", "reason"]
 
 DISTRICTS = ["adcode", "name", "area_km2"]
 
-
-class SchemaError(AssertionError):
-    """A table passed between stages lacks columns its schema requires."""
 
 
 def check_columns(frame: pd.DataFrame, columns: Iterable[str], table: str) -> pd.DataFrame:
