@@ -93,8 +93,22 @@ def _phases(key: str) -> tuple[str, ...]:
 
 
 def _subsequence(short: str, long: str) -> bool:
-    it = iter(long)
-    return all(ch in it for ch in short)
+    """Each character of ``short`` in order in ``long``, a one-character place short form
+    (claims.json ``place_abbreviations``: 甬 = 宁波) matching its full form's first one."""
+    aliases = vocabulary().get("place_abbreviations", {})
+    pos = 0
+    for ch in short:
+        options = [ch] + ([aliases[ch][0]] if len(aliases.get(ch, "")) > 0 else [])
+        found = [long.find(o, pos) for o in options if long.find(o, pos) >= 0]
+        if not found:
+            return False
+        pos = min(found) + 1
+    return True
+
+
+def _first_agrees(short: str, long: str) -> bool:
+    alias = vocabulary().get("place_abbreviations", {}).get(short[0], "")
+    return short[0] == long[0] or (bool(alias) and alias[0] == long[0])
 
 
 def same_project(a: str, b: str) -> bool:
@@ -102,6 +116,9 @@ def same_project(a: str, b: str) -> bool:
     name one project: equal; or equal phases/line numbers and either one ends with the
     other (a dropped qualifier: 南太湖新区长东片区 / 长东片区) or one abbreviates the other
     with the same head word (湖杭铁路 / 湖州至杭州西铁路)."""
+    if a == b:
+        return True
+    a, b = _comparable(a), _comparable(b)
     if a == b:
         return True
     if _phases(a) != _phases(b):
@@ -113,8 +130,8 @@ def same_project(a: str, b: str) -> bool:
     if len(short) < 4 or not long.endswith(head):
         return False
     body_s, body_l = short[:-_HEAD_LEN], long[:-_HEAD_LEN]
-    return (len(body_s) >= 2 and body_s[0] == body_l[0] and _subsequence(body_s, body_l)
-            and len(body_l) > len(body_s))
+    return (len(body_s) >= 2 and _first_agrees(body_s, body_l)
+            and _subsequence(body_s, body_l) and len(body_l) > len(body_s))
 
 
 def _comparable(key: str) -> str:

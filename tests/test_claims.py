@@ -99,6 +99,8 @@ def test_timeline_reads_fact_then_target():
     ("湖杭铁路", "湖州至杭州西铁路"),
     ("南太湖新区长东片区", "长东片区"),
     ("衢丽铁路", "衢州至丽水铁路"),
+    ("甬舟铁路", "宁波至舟山铁路"),
+    ("杭衢高铁", "杭州至衢州高速铁路"),
 ])
 def test_renames_are_kept_together(a, b):
     assert same_project(project_key(a), project_key(b))
@@ -109,6 +111,7 @@ def test_renames_are_kept_together(a, b):
     ("轨道交通1号线", "轨道交通2号线"),
     ("甬金铁路", "甬舟铁路"),
     ("东港片区", "西港片区"),
+    ("甬舟铁路", "宁波至金华铁路"),
 ])
 def test_phases_and_lines_are_kept_apart(a, b):
     assert not same_project(project_key(a), project_key(b))
