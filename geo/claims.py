@@ -229,6 +229,7 @@ def apply_claims(projects: pd.DataFrame, mentions: pd.DataFrame,
     frame = pd.DataFrame(rows, index=projects.index)
     for column in ("stage_at_report", "stage_inferred", "target", "status", "status_phrase"):
         projects[column] = frame[column] if len(frame) else pd.Series(dtype=object)
+    projects["promise_outcome"] = ""  # set by the tracker (geo.tracker) once promises exist
     for column in ("target_year", "status_year"):
         projects[column] = pd.array(frame[column] if len(frame) else [], dtype="Int64")
     return projects

@@ -75,7 +75,7 @@ PROJECT_FIELDS = [
     "status_label_zh", "status_label_en", "status_year", "status_phrase", "part", "section",
     "section_title", "districts", "precision", "source", "match_rule", "n_mentions",
     "length_km", "area_km2", "merged_into", "stage_at_report", "stage_inferred", "target",
-    "target_year",
+    "target_year", "promise_outcome",
 ]
 
 META_KEYS = ("name", "city", "report_path", "report_sha256", "report_year", "title",
@@ -114,6 +114,8 @@ FIELD_DOCS: dict[str, tuple[str, str]] = {
                        "target, not stated as a fact"),
     "target": ("今年目标 Target", "complete | start | advance | plan | none (this year's goal)"),
     "target_year": ("目标年份 Target year", "year of the target"),
+    "promise_outcome": ("承诺兑现 Promise outcome", "outcome of the latest verifiable promise: "
+                        "kept | late | in_progress | dropped | unverifiable (see promises)"),
     "status_label_en": ("状态英文 Status (en)", "status in English"),
     "status_year": ("状态年份 Status year", "year the status refers to"),
     "status_phrase": ("状态用语 Status phrase", "the report's words that set the status"),

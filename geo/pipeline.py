@@ -170,6 +170,7 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     stages = Stages(name, city, report, hashlib.sha256(text.encode("utf-8")).hexdigest(), doc,
                     sections, mentions, projects, candidates, unresolved, districts, allocation,
                     summary, checks, reference, timings, list(doc.warnings))
+    set_promises(stages, *_series_of_one(stages))
     c = stages.counts()
     progress(f"geocode: {c['located']} located, {c['unresolved']} unresolved "
              f"({_precision_breakdown(projects)})")
@@ -180,6 +181,21 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
                  f"{row['feature']} (its precision {row['precision']} allows "
                  f"{row['tolerance_m']:.0f} m)")
     return stages
+
+
+def _series_of_one(stages: Stages) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from .tracker import series_of_one
+
+    return series_of_one(stages)
+
+
+def set_promises(stages: Stages, table: pd.DataFrame, promises: pd.DataFrame) -> None:
+    """Attach the tracker's tables and each project's ``promise_outcome``."""
+    from .tracker import promise_outcome_field
+
+    stages.series_stages, stages.promises = table, promises
+    stages.projects["promise_outcome"] = promise_outcome_field(
+        list(stages.projects["project_id"]), promises)
 
 
 def _reference_check(gazetteer: gpd.GeoDataFrame | None, path: Path | None) -> pd.DataFrame:

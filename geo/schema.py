@@ -95,14 +95,14 @@ PROJECTS = [
     "status_label_en", "status_year", "status_phrase", "part", "section", "section_title",
     "geometry_type", "precision", "source", "match_rule", "districts", "n_mentions",
     "length_km", "area_km2", "merged_into", "stage_at_report", "stage_inferred", "target",
-    "target_year",
+    "target_year", "promise_outcome",
 ]
 
 #: Columns of projects.csv (output contract).
 PROJECTS_CSV = [
     "project_id", "name", "kind", "theme", "status", "geometry_type", "precision",
     "source", "districts", "n_mentions", "merged_into", "stage_at_report", "stage_inferred",
-    "target", "target_year", "status_year", "status_phrase",
+    "target", "target_year", "status_year", "status_phrase", "promise_outcome",
 ]
 
 CANDIDATES = [

@@ -17,7 +17,15 @@ from .claims import find_report_year, timeline_text
 from .errors import GeoError
 from .io import ensure_folder
 from .parallel import Worker
-from .pipeline import BuildResult, Stages, _import_webmap, output_paths, run_stages, write_outputs
+from .pipeline import (
+    BuildResult,
+    Stages,
+    _import_webmap,
+    output_paths,
+    run_stages,
+    set_promises,
+    write_outputs,
+)
 from .report import parse, read_report
 from .tracker import check_city, order_series, report_of, track
 
@@ -46,7 +54,7 @@ def build_series(reports: Sequence[Path], *, city: str, name: str, root: Path | 
         views = [report_of(s) for s in built]
         table, promises, ids = track(views)
         latest = built[-1]
-        latest.series_stages, latest.promises = table, promises
+        set_promises(latest, table, promises)
         _series_timelines(latest, built, ids)
         write_outputs(latest, paths, progress=progress, map_worker=map_worker)
     counts = promises["outcome"].value_counts().to_dict()

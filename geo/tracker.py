@@ -319,3 +319,14 @@ def series_of_one(stages) -> tuple[pd.DataFrame, pd.DataFrame]:
     """stages and promises tables of a single build (every promise unverifiable)."""
     table, promises, _ids = track([report_of(stages)])
     return table, promises
+
+
+def promise_outcome_field(project_ids: Sequence[str], promises: pd.DataFrame) -> list[str]:
+    """Per project, the outcome of its latest verifiable promise (what GIS staff map):
+    ``unverifiable`` when its only promises are this report's, ``""`` without promises."""
+    best: dict[str, tuple[tuple[int, int], str]] = {}
+    for row in promises.itertuples():
+        rank = (0 if row.outcome == "unverifiable" else 1, int(row.promised_in))
+        if row.project_id not in best or rank > best[row.project_id][0]:
+            best[row.project_id] = (rank, row.outcome)
+    return [best[p][1] if p in best else "" for p in project_ids]

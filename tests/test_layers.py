@@ -84,7 +84,7 @@ def _project_frame() -> gpd.GeoDataFrame:
             "districts": "海曙区" if geom else "", "n_mentions": 1 if pid[-1] != "1" else 2,
             "length_km": 999.0, "area_km2": 999.0, "merged_into": "", "geometry": geom,
             "stage_at_report": status, "stage_inferred": False, "target": "none",
-            "target_year": None,
+            "target_year": None, "promise_outcome": "",
         })
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")[[*PROJECTS, "geometry"]]
 
