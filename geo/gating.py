@@ -150,7 +150,8 @@ def review_table(candidates: gpd.GeoDataFrame, kinds: dict[str, str]) -> pd.Data
         "kind": part["project_id"].map(kinds).fillna(""), "source": part["source"],
         "candidate_id": part["candidate_id"], "candidate": part["candidate"],
         "category": part["category"], "score": part["score"], "precision": part["precision"],
-        "reason": part["reason"], "lon": points.x.round(6), "lat": points.y.round(6)})
+        "reason": part["reason"], "lon": [f"{x:.6f}" for x in points.x],
+        "lat": [f"{y:.6f}" for y in points.y]})
     return table[REVIEW].reset_index(drop=True)
 
 

@@ -26,7 +26,7 @@ from . import settings
 from .districts import city_outline, district_names_in_text
 from .gating import Verdict, judge, load_decisions, review_table
 from .io import write_csv, write_text
-from .sources import COLUMNS, Area, NetworkUnavailable, Query, check_reachable
+from .sources import COLUMNS, Area, Query, unreachable
 
 #: Columns of online_candidates.csv (geometry as lon/lat of a point on it).
 OUTPUT_COLUMNS: list[str] = [*COLUMNS, "status", "reason", "lon", "lat"]
@@ -50,6 +50,12 @@ class OnlineResult:
         """Attribution lines for the sources whose geometries are on the map."""
         placed = self.candidates[self.candidates["status"].isin(["auto", "accepted"])]
         return sorted({ATTRIBUTION[s] for s in placed["source"] if s in ATTRIBUTION})
+
+    @property
+    def licences(self) -> list[str]:
+        """The licences of the geometries placed from online sources."""
+        placed = self.candidates[self.candidates["status"].isin(["auto", "accepted"])]
+        return sorted(set(placed["licence"]))
 
 
 def make_source(name: str) -> Any:
@@ -81,17 +87,23 @@ def ask_sources(queries: Sequence[Query], area: Area, names: Sequence[str],
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     asked: list[str] = []
+    sources = []
     for name in names:
         source = make_source(name)
         if name == "tianditu" and not source.key:
             notes.append("天地图 not asked: no key (set TIANDITU_KEY, or geo.settings."
                          "tianditu_key; a free key from https://console.tianditu.gov.cn)")
             continue
-        t0 = time.monotonic()
-        try:
-            check_reachable(source.hosts)
-        except NetworkUnavailable as exc:
-            notes.append(f"{name} not asked: {exc.message} after {time.monotonic() - t0:.1f} s")
+        sources.append((name, source))
+    t0 = time.monotonic()
+    # every host at once, so no network costs one timeout, not one per source
+    down = unreachable([h for _, s in sources for h in s.hosts])
+    waited = time.monotonic() - t0
+    for name, source in sources:
+        failed = [h for h in source.hosts if h in down]
+        if failed:
+            notes.append(f"{name} not asked: cannot reach {failed[0]} ({down[failed[0]]}) "
+                         f"after {waited:.1f} s")
             continue
         found = source.search(queries, area)
         asked.append(name)

@@ -64,7 +64,11 @@ class Stages:
     @property
     def meta(self) -> dict:
         year = getattr(self.document, "report_year", None)
-        return {
+        extra = {}
+        if self.online is not None and self.online.attributions:  # only online builds
+            extra = {"data_attribution": self.online.attributions,
+                     "data_licences": self.online.licences}
+        return extra | {
             "name": self.name, "city": self.city, "report_path": self.report_path.name,
             "report_sha256": self.report_sha256, "report_year": year,
             "title": f"{self.city}{year or ''}年政府工作报告项目地图",
@@ -429,6 +433,7 @@ def build(report: Path | None = None, *, city: str | None = None, name: str | No
     """Build every output for ``report`` (default: the Ningbo 2024 report)."""
     report = Path(report) if report else settings.default_report
     city = city or settings.default_city
+    online = online or settings.use_network
     name = name or (settings.default_name if report == settings.default_report else report.stem)
     paths = output_paths(name, root)
     for folder in {p.parent for p in paths.values()}:

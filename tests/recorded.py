@@ -73,5 +73,5 @@ def install(monkeypatch) -> list[str]:
     monkeypatch.setattr(socket, "gethostbyname", lambda host: "192.0.2.1")  # osmnx's DNS pin
     import geo.online
 
-    monkeypatch.setattr(geo.online, "check_reachable", lambda hosts, timeout=None: None)
+    monkeypatch.setattr(geo.online, "unreachable", lambda hosts, timeout=None: {})
     return served

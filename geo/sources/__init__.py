@@ -88,24 +88,41 @@ def empty_frame() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: [] for c in COLUMNS}, geometry=[], crs="EPSG:4326")
 
 
-def check_reachable(hosts: Sequence[str], timeout: float | None = None) -> None:
-    """Raise :class:`NetworkUnavailable` unless every host accepts a TCP connection.
+def unreachable(hosts: Sequence[str], timeout: float | None = None) -> dict[str, str]:
+    """The hosts that do not accept a TCP connection on port 443, with the error.
 
-    One connection attempt per host with ``settings.reachability_timeout`` seconds
-    (DNS included), so a machine without network learns it in seconds instead of
-    after each library's own retries and long timeouts.
+    All hosts are tried at once, each for at most ``settings.reachability_timeout``
+    seconds (DNS included), so a machine without network learns it in about that
+    time instead of after each library's own retries and long timeouts.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     timeout = settings.reachability_timeout if timeout is None else timeout
-    for host in hosts:
+
+    def probe(host: str) -> str:
         try:
             with socket.create_connection((host, 443), timeout=timeout):
-                pass
+                return ""
         except OSError as exc:
-            raise NetworkUnavailable(
-                f"cannot reach {host} ({exc.__class__.__name__}: {exc}); the online "
-                "sources were not asked",
-                fix="check the internet connection (or a proxy), or build without "
-                    "--online; the offline outputs are written") from exc
+            return f"{exc.__class__.__name__}: {exc}"
+
+    hosts = list(dict.fromkeys(hosts))
+    if not hosts:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+        errors = list(pool.map(probe, hosts))
+    return {h: e for h, e in zip(hosts, errors, strict=True) if e}
+
+
+def check_reachable(hosts: Sequence[str], timeout: float | None = None) -> None:
+    """Raise :class:`NetworkUnavailable` unless every host accepts a TCP connection."""
+    failed = unreachable(hosts, timeout)
+    if failed:
+        host, error = next(iter(failed.items()))
+        raise NetworkUnavailable(
+            f"cannot reach {host} ({error}); the online sources were not asked",
+            fix="check the internet connection (or a proxy), or build without "
+                "--online; the offline outputs are written")
 
 
 class HttpCache:
