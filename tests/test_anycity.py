@@ -318,3 +318,19 @@ def test_city_without_gazetteer_or_sources_says_so(tmp_path, monkeypatch):
     build(REPORT, city=CITY, root=tmp_path, progress=lines.append)
     said = [line for line in lines if "no gazetteer for 临江市" in line]
     assert len(said) == 1 and "--online" in said[0] and "_gazetteer.csv" in said[0]
+
+
+@pytest.mark.network
+def test_real_sources_answer_for_a_real_city(tmp_path, monkeypatch):  # pragma: no cover
+    """By hand only (`pytest -m network`): the live services answer in the recorded formats."""
+    from geo.districts import load_districts
+    from geo.online import ask_sources
+    from geo.sources import Area, Query
+
+    monkeypatch.setattr(settings, "cache_folder", tmp_path)
+    districts = load_districts("温州市")
+    city = Area("温州市", districts.union_all(), districts)
+    rows, notes, asked = ask_sources([Query("P-x", "瓯江北口大桥", "bridge")], city,
+                                     ["osm", "tianditu"], print)
+    assert "osm" in asked, notes
+    assert any(r["source"] in ("osm", "nominatim") for r in rows)
