@@ -7,9 +7,8 @@ import pytest
 
 pytest.importorskip("osmnx")
 
-from test_browser import ARTIFACTS, Session, browser  # noqa: E402,F401 - fixture re-used
-
 from anycity_build import build_fixture  # noqa: E402
+from test_browser import ARTIFACTS, Session, browser  # noqa: E402,F401 - fixture re-used
 
 pytestmark = pytest.mark.browser
 

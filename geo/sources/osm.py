@@ -343,6 +343,7 @@ class OsmSource:
     hosts = ("overpass-api.de", "nominatim.openstreetmap.org")
 
     def __init__(self, xml_path: Path | None = None, use_nominatim: bool = True) -> None:
+        _osmnx()  # a missing osmnx is one clear line (pip install) before anything is asked
         self.xml_path = xml_path
         self.use_nominatim = use_nominatim
 
