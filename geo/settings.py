@@ -2,7 +2,7 @@
 
 Change them in code (``geo.settings.cache_folder = ...``) or through the
 environment variables named beside each value.  Nothing here touches the
-network; ``geo.online`` reads ``use_network`` and the rate limit.
+network; ``geo.online`` and ``geo.sources`` read the online settings below.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ maps_folder: Path = root / "maps"
 #: Projected CRS for lengths and areas around Ningbo (UTM 51N, metres).
 metric_crs: str = "EPSG:32651"
 
-#: Network: off unless ``geo build --online``; polite pause between requests (s).
+#: Network: off unless ``geo build --online`` (or GEO_ONLINE=1).  osmnx paces OSM
+#: requests itself (Overpass slots, 1 s before each uncached Nominatim request).
 use_network: bool = os.environ.get("GEO_ONLINE", "") == "1"
-request_pause: float = 1.0
 cache_folder: Path = Path(os.environ.get("GEO_CACHE", root / "data" / "cache"))
 
 #: Fuzzy-match threshold (0..1) for gazetteer names.
