@@ -198,6 +198,20 @@ def test_online_without_network_fails_fast_and_writes_offline_outputs(tmp_path, 
     assert pd.read_csv(processed / "online_candidates.csv").empty
 
 
+def test_hung_name_lookup_is_cut_off(monkeypatch):
+    """A look-up that hangs far beyond the socket timeout (dead DNS server) still ends."""
+    def hang(address, timeout=None):
+        time.sleep(30)
+
+    monkeypatch.setattr(socket, "create_connection", hang)
+    t0 = time.monotonic()
+    from geo.sources import unreachable
+
+    down = unreachable(["a.example", "b.example"], timeout=0.3)
+    assert time.monotonic() - t0 < 1.5
+    assert set(down) == {"a.example", "b.example"} and "no answer" in down["a.example"]
+
+
 def test_check_reachable_times_out_quickly(monkeypatch):
     """An unroutable address (TEST-NET-1) with no answer: the timeout bounds the wait."""
     def slow(address, timeout=None):

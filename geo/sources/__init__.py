@@ -89,29 +89,36 @@ def empty_frame() -> gpd.GeoDataFrame:
 
 
 def unreachable(hosts: Sequence[str], timeout: float | None = None) -> dict[str, str]:
-    """The hosts that do not accept a TCP connection on port 443, with the error.
+    """The hosts that do not accept a TCP connection on port 443 in time, with the error.
 
-    All hosts are tried at once, each for at most ``settings.reachability_timeout``
-    seconds (DNS included), so a machine without network learns it in about that
-    time instead of after each library's own retries and long timeouts.
+    All hosts are probed at once in daemon threads and the answer is taken after at
+    most ``settings.reachability_timeout`` seconds: the socket timeout does not bound
+    a name look-up (a dead DNS server can block for tens of seconds), so a probe still
+    running then counts as unreachable and is left behind without delaying the exit.
+    A machine without network learns it in about that time instead of after each
+    library's own retries.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
 
     timeout = settings.reachability_timeout if timeout is None else timeout
+    hosts = list(dict.fromkeys(hosts))
+    errors: dict[str, str] = {}
 
-    def probe(host: str) -> str:
+    def probe(host: str) -> None:
         try:
             with socket.create_connection((host, 443), timeout=timeout):
-                return ""
+                errors[host] = ""
         except OSError as exc:
-            return f"{exc.__class__.__name__}: {exc}"
+            errors[host] = f"{exc.__class__.__name__}: {exc}"
 
-    hosts = list(dict.fromkeys(hosts))
-    if not hosts:
-        return {}
-    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
-        errors = list(pool.map(probe, hosts))
-    return {h: e for h, e in zip(hosts, errors, strict=True) if e}
+    threads = [threading.Thread(target=probe, args=(h,), daemon=True) for h in hosts]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout + 0.2
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return {h: errors.get(h) or f"no answer within {timeout:g} s" for h in hosts
+            if errors.get(h) != ""}
 
 
 def check_reachable(hosts: Sequence[str], timeout: float | None = None) -> None:
