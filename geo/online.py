@@ -11,6 +11,7 @@ outputs are always written.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ import shapely
 
 from . import settings
 from .districts import city_outline, district_names_in_text
+from .errors import GeoError, require
 from .gating import Verdict, judge, load_decisions, review_table
 from .io import write_csv, write_text
 from .sources import COLUMNS, Area, Query, unreachable
@@ -58,6 +60,13 @@ class OnlineResult:
         return sorted(set(placed["licence"]))
 
 
+#: The hosts each source talks to (probed before anything is imported or asked).
+HOSTS: dict[str, tuple[str, ...]] = {
+    "osm": ("overpass-api.de", "nominatim.openstreetmap.org"),
+    "tianditu": ("api.tianditu.gov.cn",),
+}
+
+
 def make_source(name: str) -> Any:
     """The source object for a name in ``settings.online_sources``."""
     if name == "osm":
@@ -68,9 +77,24 @@ def make_source(name: str) -> Any:
         from .sources.tianditu import TiandituSource
 
         return TiandituSource()
-    from .errors import GeoError
-
     raise GeoError(f"unknown online source {name!r}", fix="use osm and/or tianditu in GEO_SOURCES")
+
+
+def usable_sources(names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(sources that can be asked at all, notes on the others); a missing osmnx is an error."""
+    usable, notes = [], []
+    for name in names:
+        if name not in HOSTS:
+            raise GeoError(f"unknown online source {name!r}",
+                           fix="use osm and/or tianditu in GEO_SOURCES")
+        if name == "osm" and importlib.util.find_spec("osmnx") is None:
+            require("osmnx", "online geocoding (--online)")  # one clear line with the fix
+        if name == "tianditu" and not settings.tianditu_key:
+            notes.append("天地图 not asked: no key (set TIANDITU_KEY, or geo.settings."
+                         "tianditu_key; a free key from https://console.tianditu.gov.cn)")
+            continue
+        usable.append(name)
+    return usable, notes
 
 
 def queries_for(projects: gpd.GeoDataFrame) -> list[Query]:
@@ -83,29 +107,24 @@ def queries_for(projects: gpd.GeoDataFrame) -> list[Query]:
 def ask_sources(queries: Sequence[Query], area: Area, names: Sequence[str],
                 progress: Callable[[str], None]) -> tuple[list[dict[str, Any]], list[str],
                                                           list[str]]:
-    """Ask each named source; return (rows, notes on sources not asked, sources asked)."""
+    """Ask each named source; return (rows, notes on sources not asked, sources asked).
+
+    Every source's hosts are probed at once first, before osmnx is even imported, so
+    no network costs one short timeout, not one per source or library.
+    """
     rows: list[dict[str, Any]] = []
-    notes: list[str] = []
     asked: list[str] = []
-    sources = []
-    for name in names:
-        source = make_source(name)
-        if name == "tianditu" and not source.key:
-            notes.append("天地图 not asked: no key (set TIANDITU_KEY, or geo.settings."
-                         "tianditu_key; a free key from https://console.tianditu.gov.cn)")
-            continue
-        sources.append((name, source))
+    usable, notes = usable_sources(names)
     t0 = time.monotonic()
-    # every host at once, so no network costs one timeout, not one per source
-    down = unreachable([h for _, s in sources for h in s.hosts])
+    down = unreachable([h for name in usable for h in HOSTS[name]])
     waited = time.monotonic() - t0
-    for name, source in sources:
-        failed = [h for h in source.hosts if h in down]
+    for name in usable:
+        failed = [h for h in HOSTS[name] if h in down]
         if failed:
             notes.append(f"{name} not asked: cannot reach {failed[0]} ({down[failed[0]]}) "
                          f"after {waited:.1f} s")
             continue
-        found = source.search(queries, area)
+        found = make_source(name).search(queries, area)
         asked.append(name)
         progress(f"online: {name}: {len(found)} candidates for {len(queries)} names")
         rows.extend(found)
