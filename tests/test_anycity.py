@@ -348,3 +348,19 @@ def test_real_sources_answer_for_a_real_city(tmp_path, monkeypatch):  # pragma: 
                                      ["osm", "tianditu"], print)
     assert "osm" in asked, notes
     assert any(r["source"] in ("osm", "nominatim") for r in rows)
+
+
+def test_gazetteer_source_gives_the_common_table():
+    from geo.gazetteer import load_gazetteer
+    from geo.sources import COLUMNS, Query
+    from geo.sources.gazetteer import GazetteerSource
+
+    city = area()
+    gazetteer = load_gazetteer(DATA / "临江市_gazetteer.csv", districts=city.districts)
+    rows = GazetteerSource(gazetteer).search(
+        [Query("P-hub", "临江站综合交通枢纽", "rail"), Query("P-none", "不存在的项目", "other")],
+        city)
+    assert [r["project_id"] for r in rows] == ["P-hub"]
+    assert set(COLUMNS) <= set(rows[0]) and rows[0]["source"] == "gazetteer"
+    assert rows[0]["score"] == 1.0 and rows[0]["precision"] == "site"
+    assert GazetteerSource(None).search([Query("P-hub", "临江站", "rail")], city) == []
