@@ -201,6 +201,7 @@ class Vocabulary:
     phrase_info: dict[str, tuple[str, str]]
     split: list[tuple[str, str, str]]
     planning_markers: tuple[str, ...]
+    continuation: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -212,10 +213,20 @@ def vocabulary() -> Vocabulary:
         phrase_info={p["text"]: (p["status"], p["where"]) for p in phrases},
         split=[(s["head"], s["tail"], s["status"]) for s in raw["split"]],
         planning_markers=tuple(raw["planning_markers"]),
+        continuation=tuple(raw.get("continuation_markers", ())),
     )
 
 
 # ----------------------------------------------------------------------------- candidates
+
+
+@dataclass
+class Phrase:
+    start: int
+    end: int
+    text: str
+    status: str
+    where: str
 
 
 @dataclass
@@ -234,6 +245,8 @@ class Candidate:
     phrase: str = ""
     phrase_start: int = -1
     phrase_end: int = -1
+    tag: Phrase | None = None  # a status written in brackets after the name (…（今年建成通车）)
+    tag_end: int = -1          # end of that bracket (absolute)
 
 
 @dataclass(frozen=True)
@@ -241,15 +254,6 @@ class Clause:
     start: int
     end: int
     text: str
-
-
-@dataclass
-class Phrase:
-    start: int
-    end: int
-    text: str
-    status: str
-    where: str
 
 
 _FULL_WIDTH = str.maketrans(
@@ -349,10 +353,30 @@ def _head_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
             continue
         if not modifier and not qualifier and kind in lex.bare_never_kinds:
             continue
+        end, tag = _bracket_tag(text, m.end(), end, clause.start)
         name = text[left:end]
         out.append(Candidate(clause.start + left, clause.start + end, name, kind, strong,
-                             head_at=clause.start + m.start()))
+                             head_at=clause.start + m.start(), tag=tag,
+                             tag_end=tag.end + 1 if tag else -1))
     return out
+
+
+_BRACKET_RE = re.compile(r"[（(]([^（）()]*)[）)]")
+
+
+def _bracket_tag(text: str, head_end: int, end: int, offset: int) -> tuple[int, Phrase | None]:
+    """``成自宜高铁（年内建成通车）``: a bracket after the name holding a status phrase is a
+    status tag, not part of the name.  Returns the name's end (before the bracket) and
+    the tag phrase (absolute offsets; ``end`` is the bracket content's end)."""
+    vocab = vocabulary()
+    for m in _BRACKET_RE.finditer(text, head_end, end):
+        found = vocab.phrase_re.search(m.group(1))
+        if found:
+            status, where = vocab.phrase_info[found.group()]
+            return m.start(), Phrase(offset + m.start(1) + found.start(),
+                                     offset + m.start(1) + found.end(), found.group(),
+                                     status, where)
+    return end, None
 
 
 def _pattern_kind(head: str, lex: Lexicon) -> str:
@@ -591,8 +615,12 @@ def _blocked_after(full: str, c: Candidate, clause: Clause, lex: Lexicon) -> boo
 
 def _designated(full: str, c: Candidate, clause: Clause, lex: Lexicon) -> bool:
     """获批国家数字种业创新应用基地: a title conferred, not a project being built."""
-    before = full[clause.start: c.start]
+    before = _DESIGNATION_FILLER_RE.sub("", full[clause.start: c.start])
     return before.endswith(lex.designation_verbs)
+
+
+#: Words between a designation verb and the title it confers (获批全国唯一的…口岸).
+_DESIGNATION_FILLER_RE = re.compile(r"(?:全国|全省|国内|省内)?(?:唯一|首个|首批|第一个)?的?$")
 
 
 def _inside_quotes(full: str, c: Candidate, clause: Clause, lex: Lexicon) -> bool:
@@ -610,7 +638,8 @@ def _groups(cands: list[Candidate], full: str) -> list[list[Candidate]]:
     groups: list[list[Candidate]] = []
     for c in cands:
         if groups:
-            gap = full[groups[-1][-1].end: c.start]
+            prev = groups[-1][-1]
+            gap = full[max(prev.end, prev.tag_end): c.start]
             gap = _WORK_TYPE_RE.sub("", gap)
             if _LIST_GAP_RE.match(gap):
                 groups[-1].append(c)
@@ -639,7 +668,7 @@ def _phrases(clause: Clause, vocab: Vocabulary, cands: list[Candidate]) -> list[
     """Status phrases of a clause, ignoring words inside project names (…扩容改造完成)."""
     text = list(clause.text)
     for c in cands:
-        for i in range(max(c.start, clause.start), min(c.end, clause.end)):
+        for i in range(max(c.start, clause.start), min(max(c.end, c.tag_end), clause.end)):
             text[i - clause.start] = "□"
     out = []
     for m in vocab.phrase_re.finditer("".join(text)):
@@ -675,11 +704,27 @@ def _assign_status(group: list[Candidate], clause: Clause, cands: list[Candidate
         elif post and post[0].start - ge <= 12 and _free(full, ge, post[0].start, cands):
             p = post[0]
             status, text, ps, pe = p.status, p.text, p.start, p.end
-        elif pre and _free(full, pre[-1].end, gs, cands):
+        elif pre and _in_scope(pre[-1], gs, phrases):
+            # the verb governs the whole enumeration up to the clause end
+            # (提速实施A、B……以及C、D等项目): no other status phrase in between
             p = pre[-1]
             status, text, ps, pe = p.status, p.text, p.start, p.end
     for c in group:
         c.status, c.phrase, c.phrase_start, c.phrase_end = status, text, ps, pe
+        if c.tag is not None:
+            c.status, c.phrase = c.tag.status, c.tag.text
+            c.phrase_start, c.phrase_end = c.tag.start, c.tag.end
+
+
+def _in_scope(verb: Phrase, start: int, phrases: list[Phrase]) -> bool:
+    """A verb before a name governs it when no other status phrase lies between."""
+    return not any(verb.end <= p.start and p.end <= start for p in phrases if p is not verb)
+
+
+#: Characters allowed between a list's last name and the tail of a split verb
+#: (加快A、B改扩建建设), and after an ``等…`` category phrase (加快A、B等7个高铁项目建设).
+SPLIT_TAIL = 8
+SPLIT_TAIL_AFTER_CATEGORY = 16
 
 
 def _split_verb(group, clause, full, vocab, cands):
@@ -691,7 +736,8 @@ def _split_verb(group, clause, full, vocab, cands):
         if h < 0 or len(before) - (h + len(head)) > 4:
             continue
         t = after.find(tail)
-        if t < 0 or t > 8 or not _free(full, ge, ge + t, cands):
+        window = SPLIT_TAIL_AFTER_CATEGORY if after.startswith("等") else SPLIT_TAIL
+        if t < 0 or t > window or not _free(full, ge, ge + t, cands):
             continue
         return status, f"{head}…{tail}", clause.start + h, ge + t + len(tail)
     return None
@@ -763,17 +809,46 @@ def _starts_with_name(text: str, lex: Lexicon) -> bool:
     return lex.stop_re.search(text[: m.start()]) is None
 
 
+def _clause_verb(clause: Clause, full: str, found: list[Candidate]) -> Candidate | None:
+    """The status verb of a clause without projects of its own (推进13条（段）地铁建设):
+    a pseudo-candidate carrying it, for a continuation clause (具体为A、B…) that follows."""
+    if found:
+        last = found[-1]
+        return last if last.status != "other" else None
+    for m in vocabulary().phrase_re.finditer(clause.text):
+        status, _where = vocabulary().phrase_info[m.group()]
+        return Candidate(clause.start, clause.start, "", "other", status=status,
+                         phrase=m.group(), phrase_start=clause.start + m.start(),
+                         phrase_end=clause.start + m.end())
+    return None
+
+
+def _continue_scope(found: list[Candidate], governing: Candidate) -> None:
+    """Mentions of a ``具体为…`` clause without a verb of their own take the verb of
+    the clause they specify."""
+    for c in found:
+        if c.status == "other":
+            c.status, c.phrase = governing.status, governing.phrase
+            c.phrase_start, c.phrase_end = governing.phrase_start, governing.phrase_end
+
+
 def extract(doc: Document) -> pd.DataFrame:
     """Return the MENTIONS table (without project ids) for a parsed document."""
     full = normalise_text(doc.text)
+    vocab = vocabulary()
     rows = []
     for para in doc.paragraphs:
         for sentence in para.sentences:
             clauses = _merge_listless_clauses(split_clauses(full[sentence.start: sentence.end],
                                                             sentence.start), full)
+            governing: Candidate | None = None
             for clause in clauses:
-                for c in extract_clause(clause, full):
+                found = extract_clause(clause, full)
+                if governing is not None and clause.text.lstrip().startswith(vocab.continuation):
+                    _continue_scope(found, governing)
+                for c in found:
                     rows.append(_row(doc, para, sentence, c))
+                governing = _clause_verb(clause, full, found) or governing
     frame = pd.DataFrame(rows, columns=[c for c in MENTIONS if c != "mention_id"] + MENTIONS_EXTRA)
     frame = frame.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
     frame.insert(0, "mention_id", [f"M{i + 1:04d}" for i in range(len(frame))])

@@ -9,9 +9,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from geo.evaluate import evaluate, load_gold
-from geo.extract import extract
-from geo.report import parse, read_report
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's geo
+
+from geo.evaluate import evaluate, load_gold  # noqa: E402
+from geo.extract import extract  # noqa: E402
+from geo.report import parse, read_report  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
