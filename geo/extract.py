@@ -72,6 +72,7 @@ class Lexicon:
     blocked_followers: tuple[str, ...]
     bad_endings: tuple[str, ...]
     bare_ok: frozenset[str]
+    self_naming: tuple[re.Pattern, ...]
     max_modifier: dict[str, int]
     not_followed_by: dict[str, str]
     min_modifier: dict[str, int]
@@ -132,6 +133,7 @@ def lexicon() -> Lexicon:
         blocked_followers=tuple(raw["blocked_followers"]),
         bad_endings=tuple(raw["bad_endings"]),
         bare_ok=frozenset(raw["bare_ok"]),
+        self_naming=tuple(re.compile(p) for p in raw.get("self_naming_heads", ())),
         max_modifier=raw["max_modifier"],
         not_followed_by=raw["not_followed_by"],
         min_modifier=raw["min_modifier"],
@@ -347,7 +349,8 @@ def _head_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
         if text[end:end + 1] and text[end:end + 1] in lex.not_followed_by.get(head, ""):
             continue
         strong = bool(modifier) and not _is_generic(modifier, lex)
-        if not modifier and (qualifier or head in lex.bare_ok):
+        if not modifier and (qualifier or head in lex.bare_ok
+                             or any(p.fullmatch(head) for p in lex.self_naming)):
             strong = True
         if modifier and _is_generic(modifier, lex):
             continue
@@ -404,6 +407,11 @@ def _line_list_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
             out.append(Candidate(clause.start + start, clause.start + end, name, kind,
                                  explicit=True))
             pos += len(num) + (len(items[idx + 1]) if idx + 1 < len(items) else 0)
+        tail_item = _LINE_TAIL_ITEM_RE.match(text, m.end())
+        if tail_item:
+            # …6号线二期、7号线北延和新港线等: a named line closing a numbered list
+            out.append(Candidate(clause.start + tail_item.start(1), clause.start + tail_item.end(1),
+                                 prefix + tail_item.group(1), kind, explicit=True))
     for m in lex.line_list_re.finditer(text):
         prefix = m.group(1)
         kind = lex.line_prefix_kind.get(prefix, "intercity_rail")
@@ -450,6 +458,11 @@ def _line_list_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
         out.append(Candidate(clause.start + m.start(), clause.start + end, text[m.start():end],
                              "road", explicit=True))
     return out
+
+
+#: A named line (新港线) after the last numbered line of a list, ending the list.
+_LINE_TAIL_ITEM_RE = re.compile(r"(?:、|和|及)([\u4e00-\u9fff]{2,3}线(?:[一二三四五六七八九十]期)?)"
+                                r"(?=[、和及等，。；：]|建设|$)")
 
 
 def _keyword_kind(name: str, lex: Lexicon, default: str) -> str:
@@ -525,13 +538,17 @@ def _category_candidates(clause: Clause, found: list[Candidate], lex: Lexicon) -
         distributive = category not in lex.project_categories and not m.group().startswith("等")
         distributive = distributive or (m.group().startswith("等一批")
                                         and category not in lex.project_categories)
+        # 天河、花湖等机场: bare items before 等 + a head word share that head
+        shared_head = m.group().startswith("等") and category not in lex.project_categories
         head_kind = lex.head_kind.get(category, "other")
         list_start = _list_start(text, m.start(), lex)
         pos = list_start
         for item in re.split(r"[、和]", text[list_start : m.start()]):
             istart, iend = pos, pos + len(item)
             pos = iend + 1
-            if len(re.sub(r"[一二三四五六七八九十0-9]+期$", "", item)) < 3 and not distributive:
+            short = len(re.sub(r"[一二三四五六七八九十0-9]+期$", "", item)) < 3
+            if short and not distributive and not (shared_head and _BARE_SHORT_RE.fullmatch(item)
+                                                    and not lex.stop_re.search(item)):
                 continue
             abs_start, abs_end = clause.start + istart, clause.start + iend
             own = [c for c in found if c.start < abs_end and abs_start < c.end]
@@ -543,17 +560,21 @@ def _category_candidates(clause: Clause, found: list[Candidate], lex: Lexicon) -
                 for c in own:
                     found.remove(c)
             name = item + adjectives + category if (
-                distributive or m.group().startswith("等一批")) and \
+                distributive or m.group().startswith("等一批") or short) and \
                 category not in lex.project_categories else item
             kind = head_kind if category not in lex.project_categories else \
                 _keyword_kind(item, lex, "other")
             out.append(Candidate(abs_start, abs_end, name, kind, strong=True, listed=True))
         # the category word itself (…等综合公园, 两大商圈) is not a project
         cat_start = clause.start + m.start(1)
-        found[:] = [c for c in found if not (c.end == clause.start + m.end(2)
-                                             and c.start >= clause.start + m.start())
+        found[:] = [c for c in found if not (clause.start + m.start() <= c.start
+                                             < clause.start + m.end())
                     and not (c.start >= cat_start and c.end <= clause.start + m.end())]
     return out
+
+
+#: A two-character bare list item (天河 in 天河、花湖等机场).
+_BARE_SHORT_RE = re.compile(r"[\u4e00-\u9fff]{2}")
 
 
 def _drop_contained(cands: list[Candidate]) -> list[Candidate]:
