@@ -703,15 +703,23 @@ def _free(full: str, a: int, b: int, cands: list[Candidate]) -> bool:
     return not any(a <= c.start < b for c in cands)
 
 
+#: How far after a list a planning marker (…等项目前期) still governs it.
+PLANNING_MARKER_REACH = 14
+#: Characters allowed between a verb and the name it governs directly (开工建设 X).
+NEAR_VERB_GAP = 6
+#: How far after a list a completion/start verb (…建成投用) still governs it.
+POST_VERB_REACH = 12
+
+
 def _assign_status(group: list[Candidate], clause: Clause, cands: list[Candidate],
                    phrases: list[Phrase], full: str, vocab: Vocabulary) -> None:
     gs, ge = group[0].start, group[-1].end
     status, text, ps, pe = "other", "", -1, -1
     after = full[ge: clause.end]
-    marker = next((m for m in vocab.planning_markers if m in after[:14]), None)
+    marker = next((m for m in vocab.planning_markers if m in after[:PLANNING_MARKER_REACH]), None)
     pre = [p for p in phrases if p.end <= gs and p.where in ("pre", "both")]
     post = [p for p in phrases if p.start >= ge and p.where in ("post", "both")]
-    near_pre = [p for p in pre if gs - p.end <= 6 and _free(full, p.end, gs, cands)]
+    near_pre = [p for p in pre if gs - p.end <= NEAR_VERB_GAP and _free(full, p.end, gs, cands)]
     if marker is not None:
         idx = ge + after.index(marker)
         status, text, ps, pe = "planning", marker, idx, idx + len(marker)
@@ -722,7 +730,8 @@ def _assign_status(group: list[Candidate], clause: Clause, cands: list[Candidate
         elif near_pre:
             p = near_pre[-1]
             status, text, ps, pe = p.status, p.text, p.start, p.end
-        elif post and post[0].start - ge <= 12 and _free(full, ge, post[0].start, cands):
+        elif post and post[0].start - ge <= POST_VERB_REACH and _free(full, ge, post[0].start,
+                                                                     cands):
             p = post[0]
             status, text, ps, pe = p.status, p.text, p.start, p.end
         elif pre and _in_scope(pre[-1], gs, phrases):
