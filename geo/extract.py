@@ -91,7 +91,8 @@ class Lexicon:
 def lexicon() -> Lexicon:
     """Compile the lexicon once."""
     raw = resources.load("lexicon")
-    heads: list[tuple[str, str]] = [(h, k) for k, hs in raw["heads"].items() for h in hs]
+    records = raw["heads"]
+    heads: list[tuple[str, str]] = [(r["head"], r["kind"]) for r in records]
     literal = sorted((h for h, _ in heads if not _is_regex(h)), key=len, reverse=True)
     patterns = [(re.compile(h), k) for h, k in heads if _is_regex(h)]
     alternation = "|".join([_trie_regex(literal)] + [p.pattern for p, _ in patterns])
@@ -133,10 +134,10 @@ def lexicon() -> Lexicon:
         blocked_followers=tuple(raw["blocked_followers"]),
         bad_endings=tuple(raw["bad_endings"]),
         bare_ok=frozenset(raw["bare_ok"]),
-        self_naming=tuple(re.compile(p) for p in raw.get("self_naming_heads", ())),
-        max_modifier=raw["max_modifier"],
-        not_followed_by=raw["not_followed_by"],
-        min_modifier=raw["min_modifier"],
+        self_naming=tuple(re.compile(r["head"]) for r in records if r.get("self_naming")),
+        max_modifier=_head_constraint(records, "max_modifier"),
+        not_followed_by=_head_constraint(records, "not_followed_by"),
+        min_modifier=_head_constraint(records, "min_modifier"),
         bare_never_kinds=frozenset(raw["bare_never_kinds"]),
         org_preceding_verbs=tuple(raw["org_preceding_verbs"]),
         designation_verbs=tuple(raw["designation_verbs"]),
@@ -147,6 +148,11 @@ def lexicon() -> Lexicon:
         quotes=raw["programme_quote_chars"],
         line_prefix_kind=dict(prefixes),
     )
+
+
+def _head_constraint(records: list[dict], field: str) -> dict:
+    """``{head: value}`` of one optional field of the head records (min_modifier …)."""
+    return {r["head"]: r[field] for r in records if field in r}
 
 
 def _trie_regex(words: list[str]) -> str:
