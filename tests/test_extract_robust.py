@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -67,3 +68,28 @@ def test_extract_function_offsets_are_in_the_text(body: str):
     frame = extract(doc)
     for row in frame.itertuples():
         assert 0 <= row.start < row.end <= len(doc.text)
+
+
+def test_build_without_projects_is_one_clear_message(tmp_path: Path, capsys):
+    """``geo build`` on a report naming no project: exit 2 and one line with the fix."""
+    src = tmp_path / "r.txt"
+    src.write_text(NO_PROJECT, "utf-8")
+    assert main(["build", str(src), "--name", "empty", "--root", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "no project mentions found" in err and "fix:" in err and "Traceback" not in err
+
+
+@pytest.mark.xfail(reason="known bug outside extraction: a build whose report names a single "
+                          "project fails in webmap.json_for_html (NAType is not JSON "
+                          "serializable); reported to the webmap/integrator owners",
+                   strict=False)
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                HealthCheck.function_scoped_fixture])
+@given(body=report_like)
+def test_build_never_raises(tmp_path_factory, body: str):
+    """``geo build`` (Ningbo's gazetteer and districts) on random report-like text:
+    a build (exit 0) or one clear message (exit 2), never a traceback. Bounded: 5 runs."""
+    folder = tmp_path_factory.mktemp("fuzzbuild")
+    src = folder / "r.txt"
+    src.write_text("一、过去一年工作回顾\n（一）建设\n开工建设甬江大桥。" + body, "utf-8")
+    assert main(["build", str(src), "--name", "fuzz", "--root", str(folder / "out")]) in (0, 2)
