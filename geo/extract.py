@@ -210,6 +210,7 @@ class Vocabulary:
     split: list[tuple[str, str, str]]
     planning_markers: tuple[str, ...]
     continuation: tuple[str, ...]
+    respective: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -222,6 +223,7 @@ def vocabulary() -> Vocabulary:
         split=[(s["head"], s["tail"], s["status"]) for s in raw["split"]],
         planning_markers=tuple(raw["planning_markers"]),
         continuation=tuple(raw.get("continuation_markers", ())),
+        respective=tuple(raw.get("respective_markers", ())),
     )
 
 
@@ -745,11 +747,35 @@ def _assign_status(group: list[Candidate], clause: Clause, cands: list[Candidate
             # (提速实施A、B……以及C、D等项目): no other status phrase in between
             p = pre[-1]
             status, text, ps, pe = p.status, p.text, p.start, p.end
-    for c in group:
+    respective = _respective_phrases(group, clause, phrases, full, vocab)
+    for i, c in enumerate(group):
         c.status, c.phrase, c.phrase_start, c.phrase_end = status, text, ps, pe
+        if respective:
+            p = respective[i]
+            c.status, c.phrase, c.phrase_start, c.phrase_end = p.status, p.text, p.start, p.end
         if c.tag is not None:
             c.status, c.phrase = c.tag.status, c.tag.text
             c.phrase_start, c.phrase_end = c.tag.start, c.tag.end
+
+
+#: How far after a list ``分别`` may stand (A、B等骨干水源工程分别…).
+RESPECTIVE_REACH = 10
+
+
+def _respective_phrases(group: list[Candidate], clause: Clause, phrases: list[Phrase],
+                        full: str, vocab: Vocabulary) -> list[Phrase]:
+    """``A、B分别实现开工和建成``: after 分别, as many status phrases as list items are
+    matched to the items in order.  Returns one phrase per item, or [] if the counts
+    differ or no 分别 follows the list."""
+    if len(group) < 2 or not vocab.respective:
+        return []
+    ge = group[-1].end
+    window = full[ge: min(clause.end, ge + RESPECTIVE_REACH)]
+    at = min((window.find(m) for m in vocab.respective if m in window), default=-1)
+    if at < 0 or any(ge <= p.start < ge + at for p in phrases):
+        return []
+    after = [p for p in phrases if p.start >= ge + at]
+    return after if len(after) == len(group) else []
 
 
 def _in_scope(verb: Phrase, start: int, phrases: list[Phrase]) -> bool:

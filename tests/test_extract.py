@@ -146,9 +146,10 @@ def test_very_long_paragraph():
     ("tests/data/heldout_jiaxing.txt", "tests/data/heldout_jiaxing_gold.csv", 0.90, 0.85),
     ("tests/data/heldout_jinhua.txt", "tests/data/heldout_jinhua_gold.csv", 0.90, 0.85),
     *[(f"tests/data/realstyle_{n}.txt", f"tests/data/realstyle_{n}_gold.csv", 0.93, 0.92)
-      for n in ("sichuan_style", "shenzhen_style", "chongqing_news", "wuhan_style")],
+      for n in ("sichuan_style", "shenzhen_style", "chongqing_news", "wuhan_style",
+                "hunan_style", "guangzhou_news")],
 ], ids=["ningbo", "wenzhou", "shaoxing", "taizhou", "jiaxing", "jinhua",
-        "sichuan", "shenzhen", "chongqing", "wuhan"])
+        "sichuan", "shenzhen", "chongqing", "wuhan", "hunan", "guangzhou"])
 def test_gold_scores(text, gold, min_p, min_r):
     from conftest import ROOT
 
@@ -263,3 +264,20 @@ def test_realstyle_heldout_floor(name):
                   load_gold(text.with_name(text.stem + "_gold.csv")))
     assert ev.precision >= 0.93 and ev.recall >= 0.92 and ev.status_accuracy >= 0.88
     assert ev.section_accuracy == 1.0
+
+
+def test_respective_verbs_follow_the_list_order():
+    st = statuses("甲乙高铁、丙丁铁路分别实现开工和建成。")
+    assert st == {"甲乙高铁": "started", "丙丁铁路": "completed"}
+    st = statuses("甲乙水库、丙丁水库、戊己水库等骨干水源工程分别进入主体施工、下闸蓄水和开工阶段。")
+    assert list(st.values()) == ["under_construction", "completed", "started"]
+
+
+@pytest.mark.parametrize("body,expected", [
+    ("推进甲乙国际物流中心建设。", ["甲乙国际物流中心"]),
+    ("高水平建设中新甲乙知识城。", ["中新甲乙知识城"]),
+    ("推动甲乙大科学研究设施、丙丁生态系统研究装置等加快建设。",
+     ["甲乙大科学研究设施", "丙丁生态系统研究装置"]),
+])
+def test_heads_of_research_facilities_and_logistics(body, expected):
+    assert names(body, TASKS) == expected
