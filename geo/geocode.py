@@ -25,6 +25,7 @@ import pandas as pd
 from shapely.ops import unary_union
 
 from .districts import district_names_in_text
+from .gazetteer import LINEAR_KINDS
 from .names import match_score, shortlister
 from .resolve import project_key
 from .schema import CANDIDATES, UNRESOLVED
@@ -208,6 +209,10 @@ def _district_fallback(project, quotes: list[str], districts: gpd.GeoDataFrame,
     if not in_name:
         return {**blank, "reason": "no gazetteer entry matched and no county named in the "
                                    "name or sentence"}
+    if getattr(project, "kind", "") in LINEAR_KINDS:
+        # A road or railway is never drawn as the polygon of the counties it crosses.
+        return {**blank, "reason": f"a {project.kind} known only by the counties it lies in"
+                                   f" ({'、'.join(in_name)}); its route is not known"}
     geom = unary_union(list(districts.loc[districts["name"].isin(in_name), "geometry"]))
     return {"geometry": geom, "precision": "district",
             "source": f"county named in the project's {where}: {'、'.join(in_name)}",

@@ -150,6 +150,8 @@ FIELD_DOCS: dict[str, tuple[str, str]] = {
     "distance_m": ("距离 Distance (m)", "distance from the reference point to the geometry"),
     "tolerance_m": ("容差 Tolerance (m)", "distance the row's precision class allows"),
     "within": ("符合 Within", "1 if the distance is within the tolerance"),
+    "method": ("方法 Method", "independent point, leave-one-out (the vertex drawn through it "
+               "removed) or drawn (no verdict)"),
 }
 
 #: Coded-value domains written to gpkg_data_column_constraints: column -> codes.
