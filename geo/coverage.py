@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .provenance import FLAGGED_LABEL
 from .schema import PRECISIONS
 from .survey import class_summary
 
@@ -21,13 +22,13 @@ FINER_THAN_DISTRICT: tuple[str, ...] = PRECISIONS[:PRECISIONS.index("district")]
 
 #: Source classes, in the order they are reported.
 SOURCE_CLASSES: tuple[str, ...] = (
-    "dataset", "cited page", "knowledge", "county fallback", "unresolved",
+    "dataset", "cited page", "flagged copy", "knowledge", "county fallback", "unresolved",
 )
 
 #: Buckets of :attr:`Coverage.by_source`: the source of geometries finer than a
 #: county, then everything placed at county or city level, then the unresolved.
-SOURCE_BUCKETS: tuple[str, ...] = ("dataset", "cited page", "knowledge", "county level",
-                                   "unresolved")
+SOURCE_BUCKETS: tuple[str, ...] = ("dataset", "cited page", "flagged copy", "knowledge",
+                                   "county level", "unresolved")
 
 
 def source_class(source: object) -> str:
@@ -37,6 +38,8 @@ def source_class(source: object) -> str:
       gave the coordinates (source starts with ``dataset:``);
     * ``cited page`` — a web page stated the location (source starts with a URL
       or cites a named publication);
+    * ``flagged copy`` — the only pages are flagged copies or content farms
+      (:data:`geo.provenance.FLAGGED_LABEL`);
     * ``knowledge`` — placed from general knowledge (``knowledge, unverified``);
     * ``county fallback`` — only the county named in the text is known;
     * ``unresolved`` — no geometry.
@@ -51,6 +54,8 @@ def source_class(source: object) -> str:
         return "knowledge"
     if text.startswith("county named"):
         return "county fallback"
+    if text.startswith(FLAGGED_LABEL):
+        return "flagged copy"
     return "cited page"
 
 
@@ -61,7 +66,7 @@ class Coverage:
     projects: int
     located_finer: int
     by_precision: dict[str, int]
-    #: :data:`SOURCE_BUCKETS` -> count; the first three split ``located_finer``.
+    #: :data:`SOURCE_BUCKETS` -> count; the first four split ``located_finer``.
     by_source: dict[str, int]
 
     @property

@@ -7,7 +7,9 @@ every problem raises :class:`geo.errors.GazetteerError` naming the file, the
 CSV line and how to fix it.
 
 Columns: ``name, aliases, kind, name_en, precision, source, district, wkt``,
-optionally followed by ``published_length_km, published_area_km2,
+where ``source`` is the research trail: the loader keeps it as ``source_notes``
+and derives the public ``source`` label and ``source_url`` from it
+(:func:`geo.provenance.public_source`); optionally followed by ``published_length_km, published_area_km2,
 measure_note`` (a figure the source states, and why the geometry may differ).
 The loader also refuses axis-aligned boxes and roads drawn as polygons, and a
 geometry whose length (area) is more than 25 % (30 %) off its published figure
@@ -31,6 +33,7 @@ from shapely.validation import explain_validity
 from . import settings
 from .districts import union_of
 from .errors import GazetteerError
+from .provenance import FLAGGED_LABEL, public_source
 from .schema import KINDS, LAND_KINDS, PRECISIONS
 
 #: Columns the CSV must have, in the documented order.
@@ -44,8 +47,8 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("published_length_km", "published_area_km2"
 
 #: Columns of the returned GeoDataFrame.
 COLUMNS: tuple[str, ...] = (
-    "row", "name", "aliases", "kind", "name_en", "precision", "source", "district",
-    *OPTIONAL_COLUMNS, "geometry",
+    "row", "name", "aliases", "kind", "name_en", "precision", "source", "source_url",
+    "source_notes", "district", *OPTIONAL_COLUMNS, "geometry",
 )
 
 #: Largest allowed relative difference between a line's length (a polygon's
@@ -206,9 +209,16 @@ def _parse_row(path: Path, line: int, raw: dict[str, str]) -> dict[str, object]:
     published = {c: _number(path, line, name, raw, c) for c in OPTIONAL_COLUMNS[:2]}
     note = _cell(raw, "measure_note")
     _check_published(path, line, name, geometry, published, note)
+    public = public_source(source)
+    if precision in ("surveyed", "site") and public.label.startswith(FLAGGED_LABEL):
+        raise GazetteerError(f"row {name!r}: precision {precision} rests only on a flagged"
+                             " web copy", path=path, line=line,
+                             fix="cite the original publisher first, or lower the precision"
+                             " to approximate")
     return {
         "row": line, "name": name, "aliases": _split(_cell(raw, "aliases")), "kind": kind,
-        "name_en": _cell(raw, "name_en"), "precision": precision, "source": source,
+        "name_en": _cell(raw, "name_en"), "precision": precision, "source": public.label,
+        "source_url": public.url, "source_notes": source,
         "district": SEPARATOR.join(_split(_cell(raw, "district"))), **published,
         "measure_note": note, "geometry": geometry,
     }

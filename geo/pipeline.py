@@ -216,8 +216,14 @@ def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gp
     measurable = projects["precision"].isin(["surveyed", "site", "approximate", "schematic"])
     lines = projects["geometry_type"].str.contains("LineString") & measurable
     polys = projects["geometry_type"].str.contains("Polygon") & measurable
-    projects["length_km"] = (metric.length / 1000.0).where(lines).round(3)
-    projects["area_km2"] = (metric.area / 1e6).where(polys).round(3)
+    projects["length_km"] = _round_to_precision(metric.length / 1000.0, projects["precision"]
+                                                ).where(lines)
+    projects["area_km2"] = _round_to_precision(metric.area / 1e6, projects["precision"]
+                                               ).where(polys)
+    for column in ("published_length_km", "published_area_km2"):
+        projects[column] = pd.to_numeric(projects.get(column), errors="coerce")
+    projects["measure_note"] = projects.get("measure_note", pd.Series("", index=projects.index)
+                                            ).fillna("")
     projects["status_year"] = projects["status_year"].astype("Int64")
     projects = projects.sort_values("first_start", kind="stable").reset_index(drop=True)
     frame = gpd.GeoDataFrame(projects[[*PROJECTS, "geometry"]], geometry="geometry",
@@ -230,6 +236,18 @@ def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gp
 
 #: Characters a build name may not contain (path separators, Windows-reserved, controls).
 _BAD_NAME = re.compile(r'[\\/<>:"|?*\x00-\x1f]')
+
+
+#: Decimals of length_km / area_km2 per precision class: a geometry good to
+#: tens or hundreds of metres gets two, the kilometre-scale classes one.
+MEASURE_DECIMALS = {"surveyed": 2, "site": 2}
+
+
+def _round_to_precision(values: pd.Series, precision: pd.Series) -> pd.Series:
+    """Round each measure to what its geometry's precision class allows."""
+    decimals = precision.map(lambda p: MEASURE_DECIMALS.get(p, 1))
+    return pd.Series([round(float(v), int(d)) if pd.notna(v) else v
+                      for v, d in zip(values, decimals, strict=True)], index=values.index)
 
 
 def check_name(name: str) -> str:

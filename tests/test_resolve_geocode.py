@@ -122,6 +122,19 @@ def test_unresolved_has_a_reason():
     assert "no county named" in unresolved.loc[0, "reason"]
 
 
+def test_road_known_only_by_its_county_is_not_a_polygon():
+    """A county fallback never draws a road as the county's polygon."""
+    m = _mentions([("余姚无名连接线", "road", "planning", 2024, "谋划余姚无名连接线")])
+    matches = match_names(list(m["name"]), None, "宁波市")
+    mentions, table = resolve(m, "宁波市")
+    districts = gpd.GeoDataFrame({"adcode": ["1"], "name": ["余姚市"], "area_km2": [1.0]},
+                                 geometry=[box(10, 10, 11, 11)], crs="EPSG:4326")
+    projects, _, unresolved = locate(table, mentions, matches, None, districts, "宁波市")
+    assert projects.geometry.isna().all()
+    assert "road known only by the counties" in unresolved.loc[0, "reason"]
+    assert "余姚市" in unresolved.loc[0, "reason"]
+
+
 def test_checks_flag_bad_geometry():
     districts = gpd.GeoDataFrame({"adcode": ["1", "2"], "name": ["余姚市", "慈溪市"],
                                   "area_km2": [1.0, 1.0]},
