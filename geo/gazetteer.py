@@ -9,8 +9,9 @@ CSV line and how to fix it.
 Columns: ``name, aliases, kind, name_en, precision, source, district, wkt``,
 where ``source`` is the research trail: the loader keeps it as ``source_notes``
 and derives the public ``source`` label and ``source_url`` from it
-(:func:`geo.provenance.public_source`); optionally followed by ``published_length_km, published_area_km2,
-measure_note`` (a figure the source states, and why the geometry may differ).
+(:func:`geo.provenance.public_source`); optionally followed by
+``published_length_km, published_area_km2, measure_note`` (a figure the source
+states, and why the geometry may differ).
 The loader also refuses axis-aligned boxes and roads drawn as polygons, and a
 geometry whose length (area) is more than 25 % (30 %) off its published figure
 unless ``measure_note`` says why.

@@ -117,7 +117,8 @@ FIELD_DOCS: dict[str, tuple[str, str]] = {
     "districts": ("所在区县 Districts", "county-level districts the geometry touches, | separated"),
     "precision": ("定位精度 Precision", "precision class of the geometry (see metadata)"),
     "source": ("几何来源 Geometry source", "short public label of where the geometry comes from"),
-    "source_url": ("来源链接 Source link", "address of the source (original publisher where known)"),
+    "source_url": ("来源链接 Source link",
+                   "address of the source (the original publisher where known)"),
     "source_notes": ("来源说明 Source notes", "research notes: every page consulted, what each"
                      " gave, how coordinates were placed (not shown in public popups)"),
     "match_rule": ("匹配规则 Match rule", "the gazetteer rule that chose the geometry"),
