@@ -33,7 +33,7 @@ from .parallel import Worker
 from .report import parse, read_report
 from .resolve import merge_projects, resolve
 from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
-from .survey import compare_with_reference, empty_comparison, load_reference
+from .survey import compare_with_reference, empty_comparison, load_reference, round_to_precision
 
 log = logging.getLogger(__name__)
 
@@ -222,9 +222,9 @@ def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gp
     measurable = projects["precision"].isin(["surveyed", "site", "approximate", "schematic"])
     lines = projects["geometry_type"].str.contains("LineString") & measurable
     polys = projects["geometry_type"].str.contains("Polygon") & measurable
-    projects["length_km"] = _round_to_precision(metric.length / 1000.0, projects["precision"]
+    projects["length_km"] = round_to_precision(metric.length / 1000.0, projects["precision"]
                                                 ).where(lines)
-    projects["area_km2"] = _round_to_precision(metric.area / 1e6, projects["precision"]
+    projects["area_km2"] = round_to_precision(metric.area / 1e6, projects["precision"]
                                                ).where(polys)
     for column in ("published_length_km", "published_area_km2"):
         projects[column] = pd.to_numeric(projects.get(column), errors="coerce")
@@ -242,18 +242,6 @@ def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gp
 
 #: Characters a build name may not contain (path separators, Windows-reserved, controls).
 _BAD_NAME = re.compile(r'[\\/<>:"|?*\x00-\x1f]')
-
-
-#: Decimals of length_km / area_km2 per precision class: a geometry good to
-#: tens or hundreds of metres gets two, the kilometre-scale classes one.
-MEASURE_DECIMALS = {"surveyed": 2, "site": 2}
-
-
-def _round_to_precision(values: pd.Series, precision: pd.Series) -> pd.Series:
-    """Round each measure to what its geometry's precision class allows."""
-    decimals = precision.map(lambda p: MEASURE_DECIMALS.get(p, 1))
-    return pd.Series([round(float(v), int(d)) if pd.notna(v) else v
-                      for v, d in zip(values, decimals, strict=True)], index=values.index)
 
 
 def check_name(name: str) -> str:

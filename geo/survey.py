@@ -63,6 +63,18 @@ TOLERANCE_M: dict[str, float | None] = {
     "city": None,
 }
 
+#: Decimals of length_km / area_km2 per precision class: a geometry good to
+#: tens or hundreds of metres gets two, the kilometre-scale classes one.
+MEASURE_DECIMALS = {"surveyed": 2, "site": 2}
+
+
+def round_to_precision(values: pd.Series, precision: pd.Series) -> pd.Series:
+    """Round each measure to what its geometry's precision class allows."""
+    decimals = precision.map(lambda p: MEASURE_DECIMALS.get(p, 1))
+    return pd.Series([round(float(v), int(d)) if pd.notna(v) else v
+                      for v, d in zip(values, decimals, strict=True)], index=values.index)
+
+
 #: Columns of the comparison table.
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "name", "feature", "precision", "distance_m", "tolerance_m", "within", "method", "source",
