@@ -34,7 +34,7 @@ from shapely.validation import explain_validity
 from . import settings
 from .districts import union_of
 from .errors import GazetteerError
-from .provenance import FLAGGED_LABEL, public_source
+from .provenance import FLAGGED_LABEL, glued_links, public_source
 from .schema import KINDS, LAND_KINDS, PRECISIONS
 
 #: Columns the CSV must have, in the documented order.
@@ -210,6 +210,11 @@ def _parse_row(path: Path, line: int, raw: dict[str, str]) -> dict[str, object]:
     published = {c: _number(path, line, name, raw, c) for c in OPTIONAL_COLUMNS[:2]}
     note = _cell(raw, "measure_note")
     _check_published(path, line, name, geometry, published, note)
+    glued = glued_links(source)
+    if glued:
+        raise GazetteerError(f"row {name!r}: the address {glued[0]!r} runs into punctuation",
+                             path=path, line=line,
+                             fix="leave a space between an address and the punctuation after it")
     public = public_source(source)
     if precision in ("surveyed", "site") and public.label.startswith(FLAGGED_LABEL):
         raise GazetteerError(f"row {name!r}: precision {precision} rests only on a flagged"

@@ -44,6 +44,18 @@ def urls_in(text: str) -> list[str]:
     return [m.group(0).rstrip(_TRAILING) for m in _URL.finditer(text or "")]
 
 
+def glued_links(text: str) -> list[str]:
+    """Addresses in ``text`` written straight against punctuation (``…html;``, ``…站)``).
+
+    Link detectors disagree on where such an address ends, so the notes must
+    leave a space between an address and what follows it."""
+    glued = []
+    for match in re.finditer(r"https?://\S+", text or ""):
+        if match.group(0)[-1] in _TRAILING + ")）。，；、>":
+            glued.append(match.group(0))
+    return glued
+
+
 def domain(url: str) -> str:
     """Lower-case host of ``url`` without a trailing dot or ``www.``."""
     host = (urlsplit(url).hostname or "").rstrip(".").lower()

@@ -86,6 +86,11 @@ def test_axis_aligned_box_is_refused(tmp_path):
     assert gdf.geometry.iloc[0].geom_type == "Polygon"
 
 
+def test_address_glued_to_punctuation_is_refused(tmp_path):
+    path = write(tmp_path, '站,,rail,,site,"https://a.example/x.html; page",海曙区,POINT (121.54 29.86)')
+    expect_error(path, 2, "runs into punctuation", "leave a space")
+
+
 def test_road_as_polygon_is_refused(tmp_path):
     path = write(tmp_path, f'连接线,,road,,district,test,海曙区,"{OUTLINE}"')
     expect_error(path, 2, "road stored as a polygon", "LINESTRING")

@@ -5,13 +5,26 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from geo.provenance import MAX_LABEL, is_flagged, original_url, public_source, urls_in
+from geo.provenance import (
+    MAX_LABEL,
+    glued_links,
+    is_flagged,
+    original_url,
+    public_source,
+    urls_in,
+)
 
 
 def test_urls_lose_trailing_punctuation():
     text = "see https://a.example/x.html; then (https://b.example/y), and https://c.example/z."
     assert urls_in(text) == ["https://a.example/x.html", "https://b.example/y",
                              "https://c.example/z"]
+
+
+def test_glued_links():
+    assert glued_links("a https://x.org/a.html; b (https://y.org/b) c https://z.org/c end") == [
+        "https://x.org/a.html;", "https://y.org/b)"]
+    assert glued_links("a https://x.org/a.html ; b") == []
 
 
 def test_wikipedia_copies_point_at_the_article():
@@ -50,6 +63,7 @@ def test_ningbo_outputs_show_short_labels_and_clean_links(ningbo_build):
     links = projects.loc[projects["source_url"] != "", "source_url"]
     assert not links.str.contains(r"[.,;:)）。，；]$").any()
     assert not links.map(is_flagged).any()
+    assert not projects["source_notes"].map(glued_links).map(bool).any()
     located = projects[projects["geometry_type"] != ""]
     assert (located["source_notes"] != "").all()
     page = ningbo_build.paths["map"].read_text("utf-8")
