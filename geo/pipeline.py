@@ -24,7 +24,7 @@ import shapely.geometry
 from . import __version__, resources, settings
 from .checks import check_projects
 from .districts import allocate, districts_column, load_districts, summarise
-from .errors import GeoError
+from .errors import GeoError, ReportError
 from .extract import extract
 from .gazetteer import load_gazetteer
 from .geocode import locate, match_names, own_sentences, same_site, unplace_merged
@@ -146,6 +146,10 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
 
     mentions, table = _timed(timings, "resolve", resolve, mentions, city)
     progress(f"resolve: {len(table)} projects")
+    if table.empty:
+        raise ReportError("no project mentions found, nothing to map",
+                          fix="check that this is a government work report; "
+                              "`geo extract` lists what the extractor finds")
     matches = _timed(timings, "geocode", match_names, list(mentions["name"]), gazetteer, city)
     projects, candidates, unresolved = _timed(timings, "geocode", locate, table, mentions,
                                               matches, gazetteer, districts, city)
