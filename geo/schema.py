@@ -93,16 +93,18 @@ MENTIONS_EXTRA = ["section_id", "quote_start", "status_start", "status_end"]
 PROJECTS = [
     "project_id", "name", "name_en", "kind", "theme", "status", "status_label_zh",
     "status_label_en", "status_year", "status_phrase", "part", "section", "section_title",
-    "geometry_type", "precision", "source", "match_rule", "districts", "n_mentions",
-    "length_km", "area_km2", "merged_into", "stage_at_report", "stage_inferred", "target",
-    "target_year", "promise_outcome",
+    "geometry_type", "precision", "source", "source_url", "source_notes", "match_rule",
+    "districts", "n_mentions", "length_km", "area_km2", "published_length_km",
+    "published_area_km2", "measure_note", "merged_into",
+    "stage_at_report", "stage_inferred", "target", "target_year", "promise_outcome",
 ]
 
 #: Columns of projects.csv (output contract).
 PROJECTS_CSV = [
     "project_id", "name", "kind", "theme", "status", "geometry_type", "precision",
-    "source", "districts", "n_mentions", "merged_into", "stage_at_report", "stage_inferred",
-    "target", "target_year", "status_year", "status_phrase", "promise_outcome",
+    "source", "source_url", "districts", "n_mentions", "merged_into", "source_notes",
+    "stage_at_report", "stage_inferred", "target", "target_year", "status_year",
+    "status_phrase", "promise_outcome",
 ]
 
 CANDIDATES = [
