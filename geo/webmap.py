@@ -44,7 +44,7 @@ from folium.template import Template
 from folium.utilities import JsCode
 from shapely.geometry import mapping
 
-from . import resources, settings
+from . import choropleth, resources, settings
 from . import webmap_assets as assets
 from .errors import GeoError
 from .io import write_text
@@ -486,6 +486,7 @@ def _document(projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: pd.Da
                      "full_page": f"{name}.html" if _SAFE_NAME.match(name) else ""},
             "style": _style_config(), "projects": records,
             "summary": _summary_document(summary), "downloads": _downloads(downloads),
+            "classes": {m: choropleth.classification(summary, m) for m in choropleth.METRICS},
             "basemap": maps[0]["id"],
             "gcj02": maps[0]["id"] == "gaode"}
 

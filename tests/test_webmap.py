@@ -394,3 +394,56 @@ def test_ningbo_like_map_size(tmp_path, osm):
     path = webmap.render_map(tmp_path / "ningbo.html", **inputs)
     assert path.stat().st_size <= 1_500_000
     assert webmap.located_count(inputs["projects"]) > 30
+
+
+def _qml_ranges(qml: str) -> tuple[list[float], list[str]]:
+    """Class edges and fill colours of a graduated QML renderer."""
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(qml.split("\n", 1)[1] if qml.startswith("<!DOCTYPE") else qml)
+    ranges = root.findall(".//renderer-v2/ranges/range")
+    edges = [float(ranges[0].get("lower"))] + [float(r.get("upper")) for r in ranges]
+    colours = []
+    for r in ranges:
+        symbol = root.find(f".//renderer-v2/symbols/symbol[@name='{r.get('symbol')}']")
+        layer = symbol.find("layer")
+        option = layer.find(".//Option[@name='color']")
+        value = option.get("value") if option is not None else \
+            layer.find("prop[@k='color']").get("v")
+        r_, g_, b_ = (int(x) for x in value.split(",")[:3])
+        colours.append(f"#{r_:02x}{g_:02x}{b_:02x}")
+    return edges, colours
+
+
+def test_choropleth_breaks_exclude_the_city_row(tmp_path, osm):
+    from geo import choropleth
+    inputs = fixture_inputs()
+    summary = inputs["summary"].copy()
+    summary.loc[summary["district"] == "全市", "n_projects"] = 82  # far above any district
+    doc = _data_document(_render(tmp_path, summary=summary))
+    breaks = doc["classes"]["n_projects"]["breaks"]
+    assert max(breaks) == 3 and 82 not in breaks
+    assert choropleth.district_values(summary, "n_projects") == [3.0, 3.0]
+    # ten districts, five classes: two districts in each
+    edges = choropleth.class_breaks([3, 4, 5, 6, 8, 9, 12, 15, 20, 22])
+    counts = [0] * (len(edges) - 1)
+    for v in (3, 4, 5, 6, 8, 9, 12, 15, 20, 22):
+        counts[choropleth.class_index(v, edges)] += 1
+    assert counts == [2, 2, 2, 2, 2]
+
+
+def test_web_map_and_qgis_style_share_breaks_and_colours():
+    """The committed Ningbo map and GeoPackage: one classification, one palette."""
+    import sqlite3
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "maps" / "ningbo_2024.html").read_text("utf-8")
+    web = _data_document(page)["classes"]["per_100km2"]
+    with sqlite3.connect(root / "layers" / "ningbo_2024.gpkg") as db:
+        qml, sld = db.execute("SELECT styleQML, styleSLD FROM layer_styles "
+                              "WHERE f_table_name = 'district_summary'").fetchone()
+    edges, colours = _qml_ranges(qml)
+    assert edges == pytest.approx(web["breaks"]) and colours == web["colours"]
+    assert all(c.lower() in sld.lower() for c in web["colours"])
+    summary = pd.read_csv(root / "data" / "processed" / "ningbo_2024" / "district_summary.csv")
+    districts = summary[~summary["district"].str.startswith(("全市", "未定位"))]
+    assert web["breaks"][-1] == pytest.approx(districts["per_100km2"].max())
+    assert web["breaks"][0] == pytest.approx(districts["per_100km2"].min())
