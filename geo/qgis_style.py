@@ -47,7 +47,7 @@ MARKER_SIZE_PX = 12
 #: QGIS SimpleMarker shape for each themes.json ``marker`` (filled shapes).
 QGIS_MARKERS = {"circle": "circle", "square": "square", "triangle": "triangle",
                 "diamond": "diamond", "cross": "cross_fill", "star": "star",
-                "pentagon": "pentagon"}
+                "pentagon": "pentagon", "hexagon": "hexagon"}
 
 #: Sequential fill colours of the district summary classes (shared with the web map).
 SUMMARY_RAMP = choropleth.RAMP

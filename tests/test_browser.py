@@ -376,12 +376,10 @@ def test_ningbo_like_map(session, site):
     session.check_clean()
 
 
-@pytest.mark.parametrize("basemap,key,host", [
-    ("tianditu", "abc123", "tianditu.gov.cn"), ("gaode", "", "autonavi.com")])
-def test_other_basemaps_load_only_their_tiles(browser, tmp_path, monkeypatch, basemap, key,
-                                              host):
-    monkeypatch.setattr(settings, "basemap", basemap)
-    monkeypatch.setattr(settings, "tianditu_key", key)
+def test_base_map_switches_in_the_page(browser, tmp_path, monkeypatch):
+    """With a key: 天地图 by default, OpenStreetMap one click away (no rebuild)."""
+    monkeypatch.setattr(settings, "basemap", "")
+    monkeypatch.setattr(settings, "tianditu_key", "abc123")
     page_bytes = webmap.render_map(tmp_path / "m.html", **fixture_inputs()).read_bytes()
     s = Session(browser, {"map.html": page_bytes})
     try:
@@ -389,7 +387,16 @@ def test_other_basemaps_load_only_their_tiles(browser, tmp_path, monkeypatch, ba
         page.wait_for_timeout(300)
         hosts = page.evaluate("""() => performance.getEntriesByType('resource')
             .map(e => new URL(e.name).hostname)""")
-        assert hosts and all(h.endswith(host) for h in hosts), hosts
+        assert hosts and all(h.endswith("tianditu.gov.cn") for h in hosts), hosts
+        assert "GS(" in page.locator(".leaflet-control-attribution").inner_text()
+        page.locator(".leaflet-control-layers").hover()
+        page.locator(".leaflet-control-layers-base label").filter(
+            has_text="OpenStreetMap").locator("input").check()
+        page.wait_for_timeout(300)
+        hosts = page.evaluate("""() => performance.getEntriesByType('resource')
+            .map(e => new URL(e.name).hostname)""")
+        assert any(h == "tile.openstreetmap.org" for h in hosts)
+        assert "无审图号" in page.locator(".leaflet-control-attribution").inner_text()
         assert len(page.evaluate("GEOMAP.drawnIds()")) == 5
         s.check_clean()
     finally:
@@ -613,6 +620,33 @@ def test_one_finger_scrolls_the_page_two_fingers_pan(browser, site):
         page.wait_for_timeout(300)
         assert inner.evaluate("JSON.stringify(GEOMAP.context().map.getCenter())") != centre, \
             "two fingers pan the map"
+        s.check_clean()
+    finally:
+        s.close()
+
+
+OVERLAP = """() => {
+  const boxes = [...document.querySelectorAll('.geomap-pt svg')].map(n => n.getBoundingClientRect())
+    .filter(r => r.width > 0);
+  let n = 0;
+  boxes.forEach((a, i) => { if (boxes.some((b, j) => j !== i && a.left < b.right &&
+      b.left < a.right && a.top < b.bottom && b.top < a.bottom)) { n += 1; } });
+  return [n, boxes.length, GEOMAP.context().map.getZoom()];
+}"""
+
+
+def test_markers_overlap_little_at_the_start_zoom(browser, site):
+    s = Session(browser, site, viewport=(390, 844), has_touch=True, is_mobile=True)
+    try:
+        page = s.open("ningbo.html")
+        overlapping, total, zoom = page.evaluate(OVERLAP)
+        page.evaluate("GEOMAP.context().map.getContainer().classList.remove('gm-small-markers')")
+        before, _, _ = page.evaluate(OVERLAP)  # full-size markers at the same zoom
+        print(f"overlapping markers at zoom {zoom}: {overlapping}/{total} (full size {before})")
+        assert total > 10
+        assert overlapping <= before * 0.7, (overlapping, before, total, zoom)
+        page.evaluate("GEOMAP.context().map.setZoom(13, {animate: false})")
+        assert page.evaluate("document.querySelector('.gm-small-markers')") is None
         s.check_clean()
     finally:
         s.close()

@@ -132,7 +132,9 @@
       return svg("polygon", {points: "10,1.5 12.4,7.2 18.5,7.6 13.8,11.5 15.3,17.5 10,14.2 " +
                                       "4.7,17.5 6.2,11.5 1.5,7.6 7.6,7.2"});
     },
-    pentagon: function () { return svg("polygon", {points: "10,2 18,8 15,17.5 5,17.5 2,8"}); }
+    pentagon: function () { return svg("polygon", {points: "10,2 18,8 15,17.5 5,17.5 2,8"}); },
+    hexagon: function () { return svg("polygon", {points: "10,1.5 17.5,5.8 17.5,14.2 10,18.5 " +
+                                                          "2.5,14.2 2.5,5.8"}); }
   };
 
   function markerSvg(shape, s, size) {
@@ -553,7 +555,7 @@
       fmt("count", {shown: shown.length, total: projects.length, unlocated: unlocated});
   }
 
-  function refresh() { renderList(); applyFilterToMap(); }
+  function refresh() { renderList(); applyFilterToMap(); if (ctx) { declutter(); } }
 
   function fillSelect(id, key, options) {
     var select = document.getElementById(id);
@@ -741,6 +743,51 @@
     return m ? m[1] : "zh";
   }
 
+  /* Below the district-level zooms markers shrink, so points in the city
+   * centre overlap less at the start view (the shapes stay recognisable). */
+  var SMALL_BELOW_ZOOM = 12, NEAR_PX = 13, SMALL_PX = 12;
+
+  /* Markers whose icons would overlap at this zoom are set out on a small ring
+   * around their common centre (display only: the data keep their positions),
+   * so each stays visible and clickable.  From SMALL_BELOW_ZOOM on, markers
+   * are drawn at full size at their own positions. */
+  function declutter() {
+    var map = ctx.map, small = map.getZoom() < SMALL_BELOW_ZOOM;
+    map.getContainer().classList.toggle("gm-small-markers", small);
+    var points = [];
+    Object.keys(featureLayers).forEach(function (pid) {
+      featureLayers[pid].forEach(function (layer) {
+        if (!layer.getLatLng || !layer._icon) { return; }
+        layer._icon.style.transform = layer._icon.style.transform.replace(/ translate\([^)]*\)$/, "");
+        if (small) { points.push({layer: layer, at: map.latLngToLayerPoint(layer.getLatLng())}); }
+      });
+    });
+    // single linkage: a marker joins every group it comes near (groups merge)
+    var groups = [];
+    points.forEach(function (p) {
+      var near = groups.filter(function (g) {
+        return g.items.some(function (q) { return q.at.distanceTo(p.at) < 2 * NEAR_PX; });
+      });
+      var merged = {items: [p]};
+      near.forEach(function (g) { merged.items = merged.items.concat(g.items); });
+      groups = groups.filter(function (g) { return near.indexOf(g) < 0; }).concat([merged]);
+    });
+    groups.forEach(function (g) {
+      var x = 0, y = 0;
+      g.items.forEach(function (p) { x += p.at.x; y += p.at.y; });
+      g.at = L.point(x / g.items.length, y / g.items.length);
+    });
+    groups.forEach(function (g) {
+      if (g.items.length < 2) { return; }
+      var r = Math.max(NEAR_PX, g.items.length * (SMALL_PX + 2) / (2 * Math.PI));
+      g.items.forEach(function (p, i) {
+        var a = 2 * Math.PI * i / g.items.length;
+        var dx = g.at.x + r * Math.cos(a) - p.at.x, dy = g.at.y + r * Math.sin(a) - p.at.y;
+        p.layer._icon.style.transform += " translate(" + dx.toFixed(1) + "px," + dy.toFixed(1) + "px)";
+      });
+    });
+  }
+
   /* ------------------------------------------------------ embed etiquette */
 
   /* In an iframe (or the embed variant) the map must not trap the host page:
@@ -832,6 +879,8 @@
     ctx = context;
     data();
     ctx.map.on("resize", refitPopups);
+    ctx.map.on("zoomend", declutter);
+    declutter();
     respectReducedMotion();
     if (cooperative()) { bindCooperative(); }
     bindKeys();
