@@ -142,13 +142,18 @@ def basemaps(choice: str | None = None, key: str | None = None) -> list[dict]:
     return [osm, tianditu(key)] if choice == "osm" else [tianditu(key), osm]
 
 
-def _add_basemaps(fmap: folium.Map, maps: list[dict]) -> None:
+def _add_basemaps(fmap: folium.Map, maps: list[dict]) -> list[Element]:
+    """Add one base-layer group per base map (its tile layers inside); return them all."""
+    added: list[Element] = []
     for index, spec in enumerate(maps):
         group = folium.FeatureGroup(name=spec["name"], overlay=False, show=index == 0)
-        group.add_to(fmap)
+        added.append(group.add_to(fmap))
         for url in spec["urls"]:
-            folium.TileLayer(tiles=url, attr=spec["attr"], max_zoom=spec["max_zoom"],
-                             subdomains=spec["subdomains"], control=False).add_to(group)
+            added.append(folium.TileLayer(tiles=url, attr=spec["attr"],
+                                          max_zoom=spec["max_zoom"],
+                                          subdomains=spec["subdomains"],
+                                          control=False).add_to(group))
+    return added
 
 
 # ----------------------------------------------------------------------------
@@ -346,10 +351,10 @@ class _Raw(Element):
 
     def __init__(self, text: str) -> None:
         super().__init__()
-        self._text = text
+        self.text = text
 
     def render(self, **kwargs: Any) -> str:
-        return self._text
+        return self.text
 
 
 class _Script(MacroElement):
@@ -359,7 +364,6 @@ class _Script(MacroElement):
 
     def __init__(self, code: str) -> None:
         super().__init__()
-        self._name = "GeomapScript"
         self.code = code
 
 
@@ -460,15 +464,17 @@ def _bounds(projects: gpd.GeoDataFrame, districts: list[dict]) -> list[list[floa
 # Page assembly
 # ----------------------------------------------------------------------------
 
-def _assign_ids(root: Element) -> None:
-    """Replace folium's random uuid ids with a counter, walking the tree in order."""
-    counter = 0
-    stack = [root]
-    while stack:
-        element = stack.pop(0)
-        element._id = f"{counter:04d}"
-        counter += 1
-        stack.extend(element._children.values())
+def _stable_names(page: str, elements: list[Element]) -> str:
+    """Replace folium's random element names in ``page`` by numbered ones.
+
+    folium names every element ``<kind>_<random hex>`` (``get_name()``); the
+    page must be byte-identical from run to run, so each element we created
+    is renamed ``<kind>_<NNNN>`` in creation order.
+    """
+    for index, element in enumerate(elements):
+        name = element.get_name()
+        page = page.replace(name, f"{name.rsplit('_', 1)[0]}_{index:04d}")
+    return page
 
 
 def _title(meta: dict) -> str:
@@ -531,26 +537,26 @@ def _page(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: gpd.Ge
     district_features = _district_features(summary, districts)
     fmap = _OfflineMap(location=[0, 0], zoom_start=9, tiles=None, control_scale=True,
                        zoom_control=True)
-    panes = _Script("")
-    fmap.add_child(panes)
-    _add_basemaps(fmap, maps)
+    pane = json.dumps(DISTRICT_PANE)
+    fmap.add_child(_Script(f"{fmap.get_name()}.createPane({pane}).style.zIndex = 350;"))
+    created: list[Element] = [fmap, *_add_basemaps(fmap, maps)]
     boundaries = _add_districts(fmap, district_features)
     layers = _add_project_layers(fmap, _project_features(projects))
+    created += ([boundaries] if boundaries is not None else []) + list(layers.values())
     bounds = _bounds(projects, district_features)
     if bounds:
         fmap.fit_bounds(bounds)
     control = folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
-    start = _Script("")
-    fmap.add_child(start)
+    created.append(control)
+    fmap.add_child(_Script(_start_code(fmap, control, boundaries, layers)))
     figure: Figure = fmap.get_root()
-    for index, text in enumerate(_head_elements(doc)):
+    head = _head_elements(doc)
+    figure.header.add_child(_CspMeta(figure, head, [fmap], maps, created), name="geomap_csp",
+                            index=0)
+    for index, text in enumerate(head):
         figure.header.add_child(_Raw(text), name=f"geomap_head_{index}")
     figure.html.add_child(_Raw(assets.web_text("chrome.html")), name="geomap_chrome", index=0)
-    _assign_ids(figure)
-    pane = json.dumps(DISTRICT_PANE)
-    panes.code = (f"{fmap.get_name()}.createPane({pane}).style.zIndex = 350;")
-    start.code = _start_code(fmap, control, boundaries, layers)
-    return _with_csp(figure.render(), maps)
+    return _stable_names(figure.render(), created)
 
 
 def _set_variant(page: str, embed: bool) -> str:
@@ -560,11 +566,38 @@ def _set_variant(page: str, embed: bool) -> str:
     return page[:head_end] + page[head_end:].replace("<body>", f'<body class="{body_class}">', 1)
 
 
-def _with_csp(page: str, maps: list[dict]) -> str:
-    """Insert a Content-Security-Policy allowing only our inline scripts and tile hosts."""
+class _CspMeta(Element):
+    """The Content-Security-Policy meta tag, first in the page's header.
+
+    The policy allows only the page's inline scripts (by sha256) and the tile
+    hosts: ours in the header (``head``), the header part of folium's
+    ``extra`` elements (the map's global switches script), and folium's main
+    script, which the figure fills while rendering its children, before it
+    renders its header.  Header parts are the ``header`` macro of the
+    element's template (branca's extension point for elements).
+    This element renders that script as the figure's template will (renamed as
+    :func:`_stable_names` renames it) and hashes it.  The CSP test checks that
+    no other inline script exists.
+    """
+
+    def __init__(self, figure: Figure, head: list[str], extra: list[Element],
+                 maps: list[dict], elements: list[Element]) -> None:
+        super().__init__()
+        self.figure, self.head, self.extra = figure, head, extra
+        self.maps, self.elements = maps, elements
+
+    def render(self, **kwargs: Any) -> str:
+        main = f"<script>\n    {self.figure.script.render(**kwargs)}\n</script>"
+        parts = [e._template.module.header(e, kwargs) for e in self.extra]
+        texts = [*self.head, *parts, main]
+        return _csp_meta(_stable_names("".join(texts), self.elements), self.maps)
+
+
+def _csp_meta(scripts: str, maps: list[dict]) -> str:
+    """A CSP meta tag allowing the inline ``<script>`` elements in ``scripts`` and the tiles."""
     hashes = []
     for match in re.finditer(r"<script(?: type=\"application/json\"[^>]*)?>(.*?)</script>",
-                             page, re.DOTALL):
+                             scripts, re.DOTALL):
         if match.group(0).startswith('<script type="application/json"'):
             continue
         digest = hashlib.sha256(match.group(1).encode("utf-8")).digest()
@@ -575,8 +608,7 @@ def _with_csp(page: str, maps: list[dict]) -> str:
               "style-src 'unsafe-inline'; "
               f"img-src data: {hosts}; "
               "base-uri 'none'; form-action 'none'")
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}">'
-    return page.replace("<head>", f"<head>\n    {meta}", 1)
+    return f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}">'
 
 
 def render_map(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
