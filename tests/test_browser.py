@@ -249,11 +249,11 @@ def test_legend_layer_control_search_and_language(session):
     page.mouse.move(600, 700)
     # search filters the list and the map
     page.locator("#gm-q").fill("公园")
-    assert page.locator("#gm-list .gm-row").count() == 1
+    assert page.locator("#gm-list .gm-row:not([hidden])").count() == 1
     assert page.evaluate("GEOMAP.drawnIds()") == ["P-0000000003"]
     page.locator("#gm-reset").click()
     page.locator("#gm-f-status").select_option("under_construction")
-    assert page.locator("#gm-list .gm-row").count() == 2
+    assert page.locator("#gm-list .gm-row:not([hidden])").count() == 2
     page.locator("#gm-reset").click()
     assert len(page.evaluate("GEOMAP.drawnIds()")) == 5
     # language switch
@@ -370,7 +370,7 @@ def test_ningbo_like_map(session, site):
     assert len(site["ningbo.html"]) <= 1_500_000
     session.shot("ningbo_like_full.png")
     page.locator("#gm-f-theme").select_option("transit")
-    page.locator("#gm-list .gm-row:not(.gm-unlocated) button").first.click()
+    page.locator("#gm-list .gm-row:not(.gm-unlocated):not([hidden]) button").first.click()
     page.locator(".leaflet-popup-content").wait_for()
     session.shot("ningbo_like_popup.png")
     session.check_clean()

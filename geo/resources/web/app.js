@@ -544,15 +544,36 @@
     btn.setAttribute("aria-expanded", "true");
   }
 
-  function renderList() {
+  /* The rows are built once per language; filtering only hides and shows them,
+   * so typing in the search box does not rebuild 100 rows per keystroke. */
+  var rowCache = {lang: null, rows: [], empty: null};
+
+  function buildRows() {
     var list = document.getElementById("gm-list");
-    var projects = data().projects, shown = projects.filter(matches);
     list.textContent = "";
-    shown.forEach(function (p) { list.appendChild(listRow(p)); });
-    if (!shown.length) { list.appendChild(el("li", {className: "gm-empty", text: t("noMatch")})); }
-    var unlocated = shown.filter(function (p) { return !p.located; }).length;
+    rowCache = {lang: state.lang, rows: [], empty: el("li", {className: "gm-empty",
+                                                            text: t("noMatch")})};
+    var frag = document.createDocumentFragment();
+    data().projects.forEach(function (p) {
+      var li = listRow(p);
+      rowCache.rows.push({p: p, li: li, shown: true});
+      frag.appendChild(li);
+    });
+    frag.appendChild(rowCache.empty);
+    list.appendChild(frag);
+  }
+
+  function renderList() {
+    if (rowCache.lang !== state.lang) { buildRows(); }
+    var shown = 0, unlocated = 0;
+    rowCache.rows.forEach(function (r) {
+      var keep = matches(r.p);
+      if (keep !== r.shown) { r.li.hidden = !keep; r.shown = keep; }
+      if (keep) { shown += 1; if (!r.p.located) { unlocated += 1; } }
+    });
+    rowCache.empty.hidden = shown > 0;
     document.getElementById("gm-count").textContent =
-      fmt("count", {shown: shown.length, total: projects.length, unlocated: unlocated});
+      fmt("count", {shown: shown, total: data().projects.length, unlocated: unlocated});
   }
 
   function refresh() { renderList(); applyFilterToMap(); if (ctx) { declutter(); } }
@@ -876,6 +897,7 @@
   }
 
   function start(context) {
+    if (window.performance && performance.mark) { performance.mark("geomap-start"); }
     ctx = context;
     data();
     ctx.map.on("resize", refitPopups);
@@ -889,8 +911,9 @@
     bindChrome();
     setPanel(!(isEmbed() || isMobile()));
     refitPopups();
-    setLang(initialLang());
-    refresh();
+    setLang(initialLang());  // renders the list
+    applyFilterToMap();
+    declutter();
     // For embedding pages and the benchmark: the map, list and legend are ready.
     window.__geoReadyAt = performance.now();
     window.__geoReady = true;
