@@ -516,8 +516,10 @@ def _start_code(fmap: folium.Map, control: folium.LayerControl,
                 boundaries: folium.GeoJson | None, layers: dict[str, Any]) -> str:
     groups = ", ".join(f"{json.dumps(k)}: {v.get_name()}" for k, v in layers.items())
     bound = boundaries.get_name() if boundaries is not None else "null"
-    return (f"GEOMAP.start({{map: {fmap.get_name()}, control: {control.get_name()}, "
-            f"boundaries: {bound}, groups: {{{groups}}}}});")
+    # a task of its own: the page's first long task (parsing, layers) ends before
+    # the list, legend and filters are built
+    return (f"window.setTimeout(function () {{ GEOMAP.start({{map: {fmap.get_name()}, "
+            f"control: {control.get_name()}, boundaries: {bound}, groups: {{{groups}}}}}); }}, 0);")
 
 
 def build_map(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
