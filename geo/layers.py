@@ -122,7 +122,10 @@ FIELD_DOCS: dict[str, tuple[str, str]] = {
     "merged_into": ("并入项目 Merged into", "project_id of the project this one was found to "
                     "be (same gazetteer site); empty for projects drawn in their own right"),
     "geometry_type": ("几何类型 Geometry type", "geometry type, empty when not located"),
-    "layer": ("图层 Layer", "GeoPackage layer that draws the project; empty if not located"),
+    "layer": ("图层 Layer", "GeoPackage table that draws the project (projects_point, "
+              "projects_line or projects_polygon); NULL if not located"),
+    "theme_layer": ("主题图层 Theme layer", "the embedded project's theme layer (a filtered "
+                    "view of 'layer') that shows the project; NULL if not located"),
     "mention_id": ("提及编号 Mention ID", "M0001 … in document order"),
     "lead": ("段首语 Lead phrase", "lead phrase of the paragraph"),
     "quote": ("原文 Quote", "the sentence the mention sits in"),
@@ -178,6 +181,15 @@ class Table:
     sld: str = ""
     visible: bool = True
     extra: dict = field(default_factory=dict)
+    #: A filtered layer of the embedded project, not a table of the file: the table it
+    #: reads and the OGR subset (theme layers read ``projects_<class>``).
+    source_table: str = ""
+    subset: str = ""
+
+    @property
+    def stored(self) -> bool:
+        """True for tables written to the file (not filtered views)."""
+        return not self.source_table
 
 
 # --------------------------------------------------------------------------- helpers
@@ -221,7 +233,18 @@ def _keep_class(geom: BaseGeometry, cls: str) -> BaseGeometry:
 
 
 def _null_if_nan(series: pd.Series) -> pd.Series:
-    return series.astype(object).where(series.notna(), None)
+    """Missing text as NULL: NaN/None and empty strings become ``None``."""
+    out = series.astype(object).where(series.notna(), None)
+    return out.where(out.map(lambda v: not (isinstance(v, str) and v.strip() == "")), None)
+
+
+def _nulls(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text column's missing values as NULL (``None``)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object and col != getattr(out, "_geometry_column_name", None):
+            out[col] = _null_if_nan(out[col])
+    return out
 
 
 def project_attributes(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -242,8 +265,9 @@ def project_attributes(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["length_km"] = pd.array(lengths, dtype="Float64")
     out["area_km2"] = pd.array(areas, dtype="Float64")
     stem = {t["id"]: t["layer"] for t in resources.themes()}
-    out["layer"] = [f"{stem.get(t, t)}_{c}" if c else ""
-                    for t, c in zip(out["theme"], classes, strict=True)]
+    out["layer"] = [f"projects_{c}" if c else "" for c in classes]
+    out["theme_layer"] = [f"{stem.get(t, t)}_{c}" if c else ""
+                          for t, c in zip(out["theme"], classes, strict=True)]
     out["geometry_class"] = classes
     for col in ("status_year", "n_mentions"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
@@ -257,30 +281,58 @@ def _alias_map() -> dict[str, str]:
     return {k: v[0] for k, v in FIELD_DOCS.items()}
 
 
+#: Theme-neutral look of the ``projects_<class>`` layers (status colours, circles).
+ALL_PROJECTS_THEME = {"id": "", "layer": "projects", "zh": "全部项目", "en": "All projects",
+                      "marker": "circle", "color": "#333333"}
+
+
+def _located_in_theme_order(projects: gpd.GeoDataFrame, cls: str) -> gpd.GeoDataFrame:
+    """Located projects of geometry class ``cls``, grouped by theme (themes.json order),
+    input order within a theme, so each theme's filtered layer is a block of fids."""
+    rank = {t["id"]: i for i, t in enumerate(resources.themes())}
+    rows = projects[projects["geometry_class"] == cls]
+    order = sorted(range(len(rows)), key=lambda i: (rank.get(rows["theme"].iloc[i], 99), i))
+    return rows.iloc[order]
+
+
 def _theme_tables(projects: gpd.GeoDataFrame) -> list[Table]:
-    tables = []
-    groups = {key: rows for key, rows in projects.groupby(["theme", "geometry_class"],
-                                                          sort=False)}
-    for theme in resources.themes():
-        for cls in GEOMETRY_CLASSES:
-            rows = groups.get((theme["id"], cls))
-            if rows is None or rows.empty:
+    """``projects_point/_line/_polygon`` (all located projects, one geometry type each)
+    and, for the embedded project, one filtered layer per theme and class reading them."""
+    tables: list[Table] = []
+    views: list[Table] = []
+    for cls in GEOMETRY_CLASSES:
+        rows = _located_in_theme_order(projects, cls)
+        if rows.empty:
+            continue
+        name = f"projects_{cls}"
+        frame = gpd.GeoDataFrame(_nulls(rows[PROJECT_FIELDS].reset_index(drop=True)),
+                                 geometry=[_keep_class(g, cls) for g in rows.geometry],
+                                 crs="EPSG:4326")
+        zh, en = _GEOM_WORDS[cls]
+        fields = ["fid", *PROJECT_FIELDS]
+        tables.append(Table(
+            name=name, frame=frame, geom=cls, title=f"全部项目·{zh} All projects ({en})",
+            description=f"every located project of the report drawn as {en}, all themes, "
+                        "categorised by status", group="全部项目 All projects", visible=False,
+            style=qgis_style.project_style(ALL_PROJECTS_THEME, cls, fields, _alias_map()),
+            sld=qgis_style.project_sld(name, ALL_PROJECTS_THEME, cls)))
+        for theme in resources.themes():
+            mask = (frame["theme"] == theme["id"]).to_numpy()
+            if not mask.any():
                 continue
-            name = f"{theme['layer']}_{cls}"
-            frame = gpd.GeoDataFrame(rows[PROJECT_FIELDS].reset_index(drop=True),
-                                     geometry=[_keep_class(g, cls) for g in rows.geometry],
-                                     crs="EPSG:4326")
-            zh, en = _GEOM_WORDS[cls]
-            fields = ["fid", *PROJECT_FIELDS]
-            tables.append(Table(
-                name=name, frame=frame, geom=cls,
+            vname = f"{theme['layer']}_{cls}"
+            views.append(Table(
+                name=vname, frame=frame[mask].reset_index(drop=True), geom=cls,
                 title=f"{theme['zh']}·{zh} {theme['en']} ({en})",
                 description=f"{theme['en']} projects of the report drawn as {en}, "
-                            f"categorised by status",
+                            f"categorised by status (filtered view of {name})",
                 group=f"{theme['zh']} {theme['en']}",
                 style=qgis_style.project_style(theme, cls, fields, _alias_map()),
-                sld=qgis_style.project_sld(name, theme, cls), extra={"theme": theme}))
-    return tables
+                extra={"theme": theme}, source_table=name,
+                subset=f"\"theme\" = '{theme['id']}'"))
+    order = {t["id"]: i for i, t in enumerate(resources.themes())}
+    views.sort(key=lambda t: order[t.extra["theme"]["id"]])
+    return views + tables
 
 
 def _attribute_table(name: str, frame: pd.DataFrame, columns: Iterable[str], title: str,
@@ -356,7 +408,7 @@ def plan_tables(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
     enriched = project_attributes(projects)
     tables = _theme_tables(enriched)
     tables += _district_tables(districts, summary)
-    project_cols = [*PROJECT_FIELDS, "geometry_type", "layer"]
+    project_cols = [*PROJECT_FIELDS, "geometry_type", "layer", "theme_layer"]
     tables += [
         _attribute_table("projects", enriched, project_cols, "项目 Projects (all)",
                          "every project, located or not; 'layer' names the layer drawing it",
@@ -591,12 +643,13 @@ def write_geopackage_file(tmp: Path, *, final_name: str, projects: gpd.GeoDataFr
                          unresolved=unresolved, candidates=candidates, districts=districts,
                          summary=summary, reference=reference)
     try:
-        spatial = [t for t in tables if t.geom != "none"]
+        stored = [t for t in tables if t.stored]
+        spatial = [t for t in stored if t.geom != "none"]
         # GDAL creates the file (system tables, version, SRS) with the first layer;
         # the others are added with sqlite3 exactly as GDAL would add them.
         _write_table(tmp, spatial[0], first=True)
         _write_feature_tables(tmp, spatial[1:])
-        _write_attribute_tables(tmp, [t for t in tables if t.geom == "none"])
+        _write_attribute_tables(tmp, [t for t in stored if t.geom == "none"])
     except (OSError, sqlite3.Error, pyogrio.errors.DataSourceError) as exc:
         raise OutputError(f"cannot write GeoPackage ({exc})", path=final_name,
                           fix="check free space and permissions of the folder") from exc
@@ -642,14 +695,15 @@ def finish_geopackage(path: Path, tables: list[Table], *, meta: dict, final_name
     change counter - GDAL sometimes commits once more - is the same every build).
     """
     stamp = fixed_time(meta)
+    stored = [t for t in tables if t.stored]
     packed = path.with_name(path.name + ".packed")
     con = sqlite3.connect(path)
     try:
         with con:
-            _write_data_columns(con, tables)
+            _write_data_columns(con, stored)
             _write_relations(con, stamp)
-            _write_metadata(con, tables, meta, stamp, bounds)
-            _write_styles(con, tables, stamp)
+            _write_metadata(con, stored, meta, stamp, bounds)
+            _write_styles(con, stored, stamp)
             _write_project(con, tables, meta, final_name, bounds, stamp)
             con.execute("UPDATE gpkg_contents SET last_change = ?", (stamp,))
         con.execute("VACUUM INTO ?", (str(packed),))
@@ -849,7 +903,8 @@ def _write_styles(con: sqlite3.Connection, tables: list[Table], stamp: str) -> N
 def _project_relations(tables: list[Table]) -> list[qgis_project.ProjectRelation]:
     names = {t.name for t in tables}
     rels = []
-    parents = [t.name for t in tables if "theme" in t.extra] + ["projects"]
+    parents = [t.name for t in tables if t.name.startswith("projects_") or "theme" in t.extra]
+    parents.append("projects")
     for parent in parents:
         rels.append(qgis_project.ProjectRelation("提及 Mentions", parent, "mentions",
                                                  "project_id", "project_id"))
@@ -868,7 +923,8 @@ def build_project(tables: list[Table], meta: dict, final_name: str,
     """The embedded project's ``.qgs`` XML."""
     layers = [qgis_project.ProjectLayer(table=t.name, title=t.title, geom=t.geom,
                                         group=t.group, style=t.style or qgis_style.Style(),
-                                        visible=t.visible, metadata=_layer_md(t, meta))
+                                        visible=t.visible, metadata=_layer_md(t, meta),
+                                        source_table=t.source_table, subset=t.subset)
               for t in tables]
     project_md = {"identifier": meta["name"], "title": meta["title"],
                   "abstract": f"{meta['title']}: projects of the report by theme and "

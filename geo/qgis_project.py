@@ -60,6 +60,11 @@ class ProjectLayer:
     style: Style
     visible: bool = True
     metadata: dict = field(default_factory=dict)
+    #: Table the layer reads when it is a filtered view of another table (theme layers
+    #: read ``projects_<class>`` filtered on ``theme``); empty: ``table`` itself.
+    source_table: str = ""
+    #: OGR subset (SQL WHERE) of a filtered layer.
+    subset: str = ""
 
 
 @dataclass
@@ -180,7 +185,7 @@ def _vector_layer(layer: ProjectLayer, gpkg_name: str) -> ET.Element:
                                    "hasScaleBasedVisibilityFlag": "0", "minScale": "100000000",
                                    "maxScale": "0", "autoRefreshEnabled": "0"})
     _text(elem, "id", layer_id(layer.table))
-    _text(elem, "datasource", source(gpkg_name, layer.table))
+    _text(elem, "datasource", layer_source(layer, gpkg_name))
     _text(elem, "layername", layer.title)
     if layer.geom != "none":
         spatialrefsys(ET.SubElement(elem, "srs"), "EPSG:4326")
@@ -204,9 +209,14 @@ def _basemap_layer() -> ET.Element:
     return elem
 
 
-def source(gpkg_name: str, table: str) -> str:
+def source(gpkg_name: str, table: str, subset: str = "") -> str:
     """Relative OGR source of ``table`` in the GeoPackage named ``gpkg_name``."""
-    return f"./{gpkg_name}|layername={table}"
+    return f"./{gpkg_name}|layername={table}" + (f"|subset={subset}" if subset else "")
+
+
+def layer_source(layer: ProjectLayer, gpkg_name: str) -> str:
+    """OGR source of a project layer: its own table, or a filtered view of another."""
+    return source(gpkg_name, layer.source_table or layer.table, layer.subset)
 
 
 def _tree_layer(parent: ET.Element, lid: str, name: str, src: str, provider: str,
@@ -229,7 +239,7 @@ def layer_tree(layers: Sequence[ProjectLayer], gpkg_name: str, basemap: bool) ->
                 "expanded": "1" if layer.geom != "none" else "0"})
             ET.SubElement(ET.SubElement(groups[layer.group], "customproperties"), "Option")
         _tree_layer(groups[layer.group], layer_id(layer.table), layer.title,
-                    source(gpkg_name, layer.table), "ogr", layer.visible)
+                    layer_source(layer, gpkg_name), "ogr", layer.visible)
     if basemap:
         _tree_layer(root, "openstreetmap_xyz", "OpenStreetMap", OSM_XYZ, "wms", False)
     return root

@@ -196,6 +196,23 @@ def _expected_layers(projects: gpd.GeoDataFrame) -> dict[str, int]:
     return counts
 
 
+def _expected_tables(projects: gpd.GeoDataFrame) -> dict[str, int]:
+    """``projects_<class>`` -> feature count."""
+    counts: dict[str, int] = {}
+    for geom in projects.geometry:
+        cls = layers.geometry_class(geom)
+        if cls:
+            counts[f"projects_{cls}"] = counts.get(f"projects_{cls}", 0) + 1
+    return counts
+
+
+def _read_theme(path: Path, name: str) -> gpd.GeoDataFrame:
+    """A theme layer as the embedded project shows it: projects_<class> filtered on theme."""
+    stem, cls = name.rsplit("_", 1)
+    theme = next(t["id"] for t in resources.themes() if t["layer"] == stem)
+    return pyogrio.read_dataframe(path, layer=f"projects_{cls}", where=f"theme = '{theme}'")
+
+
 def _tables(path: Path) -> dict[str, str]:
     return dict(_sql(path, "SELECT table_name, data_type FROM gpkg_contents"))
 
@@ -211,13 +228,15 @@ def _dump(path: Path) -> dict[str, list[tuple]]:
 
 
 def test_layer_list_and_counts(gpkg, inputs):
-    """One layer per theme and geometry type with the input's features; fixed tables."""
-    expected = _expected_layers(inputs["projects"])
+    """One projects layer per geometry type; theme layers as filtered views; fixed tables."""
+    expected = _expected_tables(inputs["projects"])
     tables = _tables(gpkg)
     spatial = {n for n, t in tables.items() if t == "features"}
     assert spatial == set(expected) | {"districts", "district_summary"}
     for name, count in expected.items():
         assert _sql(gpkg, f'SELECT count(*) FROM "{name}"')[0][0] == count, name
+    for name, count in _expected_layers(inputs["projects"]).items():
+        assert len(_read_theme(gpkg, name)) == count, name
     for name in ("projects", "mentions", "sections", "unresolved", "geocode_candidates",
                  "district_summary_totals", "layer_styles", "reference_check"):
         assert tables[name] == "attributes", name
@@ -230,7 +249,7 @@ def test_layer_list_and_counts(gpkg, inputs):
 
 
 def test_fields_of_theme_layers_and_projects_table(gpkg, inputs):
-    info = pyogrio.read_info(gpkg, layer="rail_transit_line")
+    info = pyogrio.read_info(gpkg, layer="projects_line")
     assert list(info["fields"]) == layers.PROJECT_FIELDS
     assert info["crs"] == "EPSG:4326"
     table = pyogrio.read_dataframe(gpkg, layer="projects")
@@ -238,7 +257,8 @@ def test_fields_of_theme_layers_and_projects_table(gpkg, inputs):
     unlocated = table[table["project_id"] == "P-0000000011"].iloc[0]
     assert unlocated["layer"] in ("", None)
     located = table[table["project_id"] == "P-0000000008"].iloc[0]
-    assert located["layer"] == "parks_ecology_polygon"
+    assert located["layer"] == "projects_polygon"
+    assert located["theme_layer"] == "parks_ecology_polygon"
     assert located["kind_label"] == resources.kind_labels()["park"]["zh"]
 
 
@@ -246,12 +266,12 @@ def test_lengths_and_areas_are_metric(gpkg, inputs):
     """length_km/area_km2 recomputed (not the input 999) and match geodesic values."""
     geod = Geod(ellps="WGS84")
     src = inputs["projects"].set_index("project_id").geometry
-    lines = pyogrio.read_dataframe(gpkg, layer="rail_transit_line").set_index("project_id")
+    lines = _read_theme(gpkg, "rail_transit_line").set_index("project_id")
     for pid, row in lines.iterrows():
         expected = geod.geometry_length(src[pid]) / 1000
         assert row["length_km"] == pytest.approx(expected, rel=0.005), pid
         assert pd.isna(row["area_km2"])
-    parks = pyogrio.read_dataframe(gpkg, layer="parks_ecology_polygon").set_index("project_id")
+    parks = _read_theme(gpkg, "parks_ecology_polygon").set_index("project_id")
     for pid, row in parks.iterrows():
         expected = abs(geod.geometry_area_perimeter(src[pid])[0]) / 1e6
         assert row["area_km2"] == pytest.approx(expected, rel=0.005), pid
@@ -338,7 +358,7 @@ def _categories(qml: str) -> dict[str, ET.Element]:
 def test_styles_follow_statuses_json(gpkg):
     """Every status has a category, with its colour, dash pattern and opacity."""
     qml = _sql(gpkg, "SELECT styleQML FROM layer_styles WHERE f_table_name = ?",
-               "rail_transit_line")[0][0]
+               "projects_line")[0][0]
     cats = _categories(qml)
     assert list(cats) == list(STATUSES)
     for status in resources.statuses():
@@ -360,11 +380,18 @@ def test_styles_follow_statuses_json(gpkg):
     assert float(rendering.get("scaleMax")) == qgis_style.LABEL_MAX_SCALE
 
 
+def _project_layer_style(gpkg: Path, layer: str) -> str:
+    """A theme layer's style as the embedded project holds it, as a QML-like document."""
+    root = _project_xml(gpkg, "test_2024")
+    elem = next(m for m in root.iter("maplayer") if m.findtext("id") == f"{layer}_gpkg")
+    return "\n" + ET.tostring(elem, encoding="unicode")
+
+
 def test_point_markers_use_theme_shapes(gpkg):
     for table, theme_id in (("public_services_point", "public"), ("rail_transit_point",
                                                                   "transit")):
         theme = next(t for t in resources.themes() if t["id"] == theme_id)
-        qml = _sql(gpkg, "SELECT styleQML FROM layer_styles WHERE f_table_name = ?", table)[0][0]
+        qml = _project_layer_style(gpkg, table)
         for symbol in _categories(qml).values():
             props = {p.get("k"): p.get("v") for p in symbol.find("layer").findall("prop")}
             assert props["name"] == qgis_style.QGIS_MARKERS[theme["marker"]]
@@ -372,7 +399,7 @@ def test_point_markers_use_theme_shapes(gpkg):
 
 def test_sld_rules_cover_every_status(gpkg):
     sld = _sql(gpkg, "SELECT styleSLD FROM layer_styles WHERE f_table_name = ?",
-               "roads_bridges_line")[0][0]
+               "projects_line")[0][0]
     assert sld.count("<ogc:PropertyIsEqualTo>") == len(STATUSES)
     for status in resources.statuses():
         assert f"<ogc:Literal>{status['code']}</ogc:Literal>" in sld
@@ -392,7 +419,7 @@ def test_districts_are_outlines(gpkg):
 
 def test_field_aliases_and_domains(gpkg):
     rows = _sql(gpkg, "SELECT column_name, name, constraint_name FROM gpkg_data_columns "
-                      "WHERE table_name = 'rail_transit_line'")
+                      "WHERE table_name = 'projects_line'")
     aliases = {c: n for c, n, _ in rows}
     assert set(aliases) == set(layers.PROJECT_FIELDS)
     assert aliases["name"] == "名称 Name"
@@ -439,7 +466,7 @@ def test_metadata_names_source_licence_crs_and_precision(gpkg, inputs):
     assert stamps == {layers.fixed_time(inputs["meta"])}
     tables = {r[0] for r in _sql(gpkg, "SELECT table_name FROM gpkg_metadata_reference "
                                        "WHERE reference_scope = 'table'")}
-    assert set(_expected_layers(inputs["projects"])) <= tables
+    assert set(_expected_tables(inputs["projects"])) <= tables
 
 
 def _project_xml(gpkg: Path, name: str) -> ET.Element:
@@ -457,8 +484,11 @@ def test_embedded_project(gpkg, inputs):
     sources = [e.text for e in root.iter("datasource")]
     ogr_sources = [s for s in sources if "layername=" in s]
     assert all(s.startswith("./test_2024.gpkg|layername=") for s in ogr_sources)
-    tables = {s.split("layername=")[1] for s in ogr_sources}
-    assert set(_expected_layers(inputs["projects"])) | {"mentions", "projects"} <= tables
+    tables = {s.split("layername=")[1].split("|")[0] for s in ogr_sources}
+    ids = {e.findtext("id").removesuffix("_gpkg") for e in root.iter("maplayer")}
+    assert set(_expected_layers(inputs["projects"])) <= ids
+    assert any("|subset=\"theme\" = 'transit'" in s for s in ogr_sources)
+    assert set(_expected_tables(inputs["projects"])) | {"mentions", "projects"} <= tables
     rels = {(r.get("referencingLayer"), r.get("referencedLayer"))
             for r in root.iter("relation")}
     assert ("mentions_gpkg", "rail_transit_line_gpkg") in rels
@@ -564,7 +594,7 @@ def test_qgis_opens_everything(gpkg, inputs, tmp_path):
     expected = _expected_layers(inputs["projects"])
     for name, info in report["layers"].items():
         assert info["valid"], name
-    for name, count in expected.items():
+    for name, count in _expected_tables(inputs["projects"]).items():
         info = report["layers"][name]
         assert info["count"] == count, name
         assert info["renderer"] == "categorizedSymbol" and info["attr"] == "status"
@@ -598,7 +628,7 @@ def test_qgis_opens_everything(gpkg, inputs, tmp_path):
 def test_coarse_polygons_are_hollow(gpkg):
     """A project known only to its district must not paint the whole district."""
     qml = _sql(gpkg, "SELECT styleQML FROM layer_styles WHERE f_table_name = ?",
-               "parks_ecology_polygon")[0][0]
+               "projects_polygon")[0][0]
     for symbol in _categories(qml).values():
         fill = symbol.find("layer")
         assert fill.get("class") == "SimpleFill"
@@ -629,8 +659,8 @@ def ningbo(tmp_path_factory):
 def test_ningbo_geopackage(ningbo):
     stages, path = ningbo
     assert _sql(path, "PRAGMA integrity_check") == [("ok",)]
-    expected = _expected_layers(stages.projects)
-    assert len(expected) >= 5
+    expected = _expected_tables(stages.projects)
+    assert len(expected) == 3
     for name, count in expected.items():
         assert _sql(path, f'SELECT count(*) FROM "{name}"')[0][0] == count, name
     assert _sql(path, "SELECT count(*) FROM projects")[0][0] == len(stages.projects)
@@ -659,7 +689,8 @@ def test_ningbo_in_qgis(ningbo):
     assert project["loaded"] and all(lyr["valid"] for lyr in project["layers"])
     mine = sorted(stages.mentions.loc[stages.mentions["project_id"] == pid, "mention_id"])
     assert project["related_mentions"]["projects"] == mine
-    theme_layers = [k for k in project["related_mentions"] if k != "projects"]
+    theme_layers = [k for k in project["related_mentions"]
+                    if k != "projects" and not k.startswith("projects_")]
     assert len(theme_layers) == 1 and project["related_mentions"][theme_layers[0]] == mine
     assert report["render"]["ink"] > 0.01 * report["render"]["pixels"]
     assert report["messages"] == []
