@@ -255,7 +255,7 @@ def test_fields_of_theme_layers_and_projects_table(gpkg, inputs):
     table = pyogrio.read_dataframe(gpkg, layer="projects")
     assert list(table["project_id"]) == list(inputs["projects"]["project_id"])
     unlocated = table[table["project_id"] == "P-0000000011"].iloc[0]
-    assert unlocated["layer"] in ("", None)
+    assert pd.isna(unlocated["layer"])
     located = table[table["project_id"] == "P-0000000008"].iloc[0]
     assert located["layer"] == "projects_polygon"
     assert located["theme_layer"] == "parks_ecology_polygon"
@@ -722,3 +722,41 @@ def test_reference_check_table(gpkg):
     alias = _sql(gpkg, "SELECT name FROM gpkg_data_columns "
                        "WHERE table_name = 'reference_check' AND column_name = 'distance_m'")
     assert alias == [("距离 Distance (m)",)]
+
+
+# --------------------------------------------------------------------------- attributes (issue 16)
+
+
+def test_missing_text_is_null_and_widths_declared(gpkg):
+    """No empty strings stand for missing values; every text column declares a width."""
+    for table in ("projects", "projects_line", "mentions", "unresolved"):
+        cols = _sql(gpkg, f'PRAGMA table_info("{table}")')
+        for _, col, kind, *_ in cols:
+            if kind.startswith("TEXT"):
+                assert kind.startswith("TEXT("), (table, col, kind)
+                width = int(kind[5:-1])
+                longest = _sql(gpkg, f'SELECT max(length("{col}")) FROM "{table}"')[0][0]
+                assert longest is None or longest <= width, (table, col)
+                empties = _sql(gpkg, f'SELECT count(*) FROM "{table}" WHERE "{col}" = \'\'')
+                assert empties[0][0] == 0, (table, col)
+    unlocated = _sql(gpkg, "SELECT layer FROM projects WHERE project_id = 'P-0000000011'")
+    assert unlocated == [(None,)]
+
+
+def test_timestamps_come_from_the_input(monkeypatch):
+    meta = {"report_year": 2024}
+    assert layers.fixed_time(meta) == "2024-01-01T00:00:00.000Z"
+    assert layers.fixed_time({**meta, "report_date": "2024-01-23"}).startswith("2024-01-23")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1706000000")
+    assert layers.fixed_time(meta) == "2024-01-23T08:53:20.000Z"
+
+
+def test_short_names_unique_and_short():
+    from geo import fields
+
+    columns = [*layers.PROJECT_FIELDS, "geometry_type", "layer", "theme_layer",
+               "n_under_construction", "rail_km_under_construction", "road_km_completed"]
+    short = fields.short_names(columns)
+    assert all(len(v) <= fields.SHORT_MAX for v in short.values())
+    assert len({v.lower() for v in short.values()}) == len(columns)
+    assert short["status_label_zh"] == "status_zh" and short["status_label_en"] == "status_en"
