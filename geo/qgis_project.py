@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 from .qgis_style import QGIS_VERSION, Style
 
@@ -347,3 +348,14 @@ def build_qgz(qgs: str, name: str) -> bytes:
         info.external_attr = 0o644 << 16
         zf.writestr(info, qgs.encode("utf-8"))
     return buffer.getvalue()
+
+
+def rename_sources(qgz: bytes, old_name: str, new_name: str) -> bytes:
+    """The project ``qgz`` with its layer sources pointing at ``new_name`` instead of
+    ``old_name`` (the GeoPackage's file name): what a renamed copy needs."""
+    with zipfile.ZipFile(io.BytesIO(qgz)) as zf:
+        (member,) = zf.namelist()
+        qgs = zf.read(member).decode("utf-8")
+    qgs = qgs.replace(f"./{escape(old_name)}|", f"./{escape(new_name)}|")
+    return build_qgz(qgs, member.removesuffix(".qgs"))
+
