@@ -282,7 +282,8 @@ def _theme_tables(projects: gpd.GeoDataFrame) -> list[Table]:
             name=name, frame=frame, geom=cls, title=f"全部项目·{zh} All projects ({en})",
             description=f"every located project of the report drawn as {en}, all themes, "
                         "categorised by status", group="全部项目 All projects", visible=False,
-            style=qgis_style.project_style(ALL_PROJECTS_THEME, cls, fields, _alias_map()),
+            style=qgis_style.project_style(ALL_PROJECTS_THEME, cls, fields, _alias_map(),
+                                           set(frame["status"])),
             sld=qgis_style.project_sld(name, ALL_PROJECTS_THEME, cls)))
         for theme in resources.themes():
             mask = (frame["theme"] == theme["id"]).to_numpy()
@@ -295,7 +296,8 @@ def _theme_tables(projects: gpd.GeoDataFrame) -> list[Table]:
                 description=f"{theme['en']} projects of the report drawn as {en}, "
                             f"categorised by status (filtered view of {name})",
                 group=f"{theme['zh']} {theme['en']}",
-                style=qgis_style.project_style(theme, cls, fields, _alias_map()),
+                style=qgis_style.project_style(theme, cls, fields, _alias_map(),
+                                               set(frame.loc[mask, "status"])),
                 extra={"theme": theme}, source_table=name,
                 subset=f"\"theme\" = '{theme['id']}'"))
     order = {t["id"]: i for i, t in enumerate(resources.themes())}

@@ -197,14 +197,19 @@ def status_symbol(status: dict, geom: str, theme: dict, name: str) -> ET.Element
 # --------------------------------------------------------------------------- renderers
 
 
-def categorized_renderer(field_name: str, geom: str, theme: dict) -> ET.Element:
-    """A categorized renderer on ``field_name`` with one category per status."""
+def categorized_renderer(field_name: str, geom: str, theme: dict,
+                         present: Iterable[str] | None = None) -> ET.Element:
+    """A categorized renderer on ``field_name`` with one category per status; only the
+    statuses in ``present`` (when given), so the legend lists no empty classes."""
+    keep = None if present is None else set(present)
     renderer = ET.Element("renderer-v2", {"type": "categorizedSymbol", "attr": field_name,
                                           "symbollevels": "0", "enableorderby": "0",
                                           "forceraster": "0", "referencescale": "-1"})
     categories = ET.SubElement(renderer, "categories")
     symbols = ET.SubElement(renderer, "symbols")
     for i, status in enumerate(resources.statuses()):
+        if keep is not None and status["code"] not in keep:
+            continue
         ET.SubElement(categories, "category", {"value": status["code"], "symbol": str(i),
                                                "label": status_label(status), "render": "true"})
         symbols.append(status_symbol(status, geom, theme, str(i)))
@@ -331,9 +336,10 @@ PROJECT_TIP = ("<b>[% \"name\" %]</b><br>[% \"status_label_zh\" %] · [% \"statu
 
 
 def project_style(theme: dict, geom: str, fields: Sequence[str],
-                  alias_of: dict[str, str]) -> Style:
-    """Style of a theme layer: categorised by status, labelled on name."""
-    elements = [categorized_renderer("status", geom, theme), labeling("name", geom),
+                  alias_of: dict[str, str], present: Iterable[str] | None = None) -> Style:
+    """Style of a theme layer: categorised by status (the ``present`` ones), labelled
+    on name."""
+    elements = [categorized_renderer("status", geom, theme, present), labeling("name", geom),
                 _simple("blendMode", "0"), _simple("featureBlendMode", "0"),
                 _simple("layerOpacity", "1"), aliases(fields, alias_of),
                 *form_elements("\"name\"", PROJECT_TIP)]
