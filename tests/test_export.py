@@ -226,3 +226,15 @@ def test_qgis_loads_postgis_layers_with_default_styles(postgis, layers_in):
         assert info["alias"] == "名称 Name"
         assert info["first_name"] in set(original["name"])
     assert report["messages"] == []
+
+
+def test_readme_short_name_table_is_the_map():
+    """README's short-name table says what the export does."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("**Short-name map**", 1)[1].split("\n\n", 1)[1].split("\n\n", 1)[0]
+    pairs = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        pairs.update(dict(zip(cells[0::2], cells[1::2], strict=True)))
+    assert len(pairs) >= 20
+    assert fields.short_names(list(pairs)) == pairs
