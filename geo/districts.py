@@ -42,7 +42,7 @@ from shapely.geometry.base import BaseGeometry
 
 from . import resources, settings
 from .coords import gcj02_to_wgs84, transform_geometry
-from .errors import GeoError, require
+from .errors import DistrictError, require
 
 #: Pseudo-districts used in allocation rows.
 UNLOCATED = "unlocated"
@@ -62,9 +62,6 @@ COORD_DECIMALS = 5
 #: piece to its nearest district (metres).
 _OFFSHORE_PIECE_M = 500.0
 
-
-class DistrictError(GeoError, ValueError):
-    """District boundaries cannot be found or read."""
 
 
 # ---------------------------------------------------------------------------
@@ -549,11 +546,8 @@ def _allocation_with_attributes(projects: pd.DataFrame, allocation: pd.DataFrame
         "name": projects["name"].astype(str),
         "kind": projects["kind"].astype(str),
         "status": projects["status"].astype(str),
+        "theme": projects["theme"].astype(str),
     })
-    kind_theme = resources.theme_of_kind()
-    given = projects["theme"] if "theme" in projects.columns else pd.Series("", projects.index)
-    attrs["theme"] = [t if isinstance(t, str) and t else kind_theme.get(k, "")
-                      for t, k in zip(given, attrs["kind"], strict=True)]
     alloc = allocation[ALLOCATION_COLUMNS].copy()
     alloc["project_id"] = alloc["project_id"].astype(str)
     missing = sorted(set(attrs["project_id"]) - set(alloc["project_id"]))

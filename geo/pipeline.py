@@ -159,6 +159,7 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     projects, candidates, unresolved = _timed(timings, "geocode", locate, table, mentions,
                                               matches, gazetteer, districts, city)
     projects = unplace_merged(merge_projects(projects, mentions, city, same_site(projects)))
+    projects = assign_themes(projects)
     active = projects[projects["merged_into"] == ""]
     allocation = _timed(timings, "districts", allocate, active, districts)
     projects = _finish_projects(projects, allocation)
@@ -216,11 +217,16 @@ def _precision_breakdown(projects: gpd.GeoDataFrame) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
-def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Add labels, themes, geometry type, districts, lengths and areas; order columns."""
-    projects = projects.copy()
+def assign_themes(projects: pd.DataFrame) -> pd.DataFrame:
+    """Set each project's ``theme`` from its final kind (the gazetteer's kind wins over
+    the extractor's), once: every later table reads this column."""
     theme = resources.theme_of_kind()
-    projects["theme"] = projects["kind"].map(lambda k: theme.get(k, "urban"))
+    return projects.assign(theme=projects["kind"].map(lambda k: theme.get(k, "urban")))
+
+
+def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Add labels, geometry type, districts, lengths and areas; order columns."""
+    projects = projects.copy()
     labels = {s["code"]: s for s in resources.statuses()}
     projects["status_label_zh"] = projects["status"].map(lambda s: labels[s]["zh"])
     projects["status_label_en"] = projects["status"].map(lambda s: labels[s]["en"])

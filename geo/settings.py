@@ -10,8 +10,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: Root of the repository (outputs default to folders under it).
-root: Path = Path(os.environ.get("GEO_ROOT", Path(__file__).resolve().parent.parent))
+
+def _default_root() -> Path:
+    """Where data and outputs live: ``GEO_ROOT`` if set; else the checkout this
+    package runs from (an editable install); else the current directory (an
+    installed package keeps nothing of the user's next to its code)."""
+    if os.environ.get("GEO_ROOT"):
+        return Path(os.environ["GEO_ROOT"])
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "data" / "raw").is_dir():
+        return checkout
+    return Path.cwd()
+
+
+#: Root of the data and outputs (data/raw, data/processed, layers, maps).
+root: Path = _default_root()
 
 #: Default build.
 default_report: Path = root / "data" / "raw" / "ningbo_2024.txt"

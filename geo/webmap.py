@@ -46,7 +46,7 @@ from shapely.geometry import mapping
 
 from . import resources, settings
 from . import webmap_assets as assets
-from .errors import GeoError
+from .errors import BasemapError, GeoError
 from .io import write_text
 
 #: Decimal places kept in coordinates (5 decimals ≈ 1 m).
@@ -61,9 +61,6 @@ DISTRICT_PANE = "geomap-districts"
 _HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
-
-class BasemapError(GeoError, ValueError):
-    """The requested base map cannot be used (unknown name or missing key)."""
 
 
 # ----------------------------------------------------------------------------
