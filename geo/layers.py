@@ -305,6 +305,18 @@ def _theme_tables(projects: gpd.GeoDataFrame) -> list[Table]:
     return views + tables
 
 
+#: Join fields of child tables and the parent each one's form widget refers to.
+REFERENCES = {"mentions": {"project_id": "projects", "section_id": "sections"},
+              "geocode_candidates": {"project_id": "projects"},
+              "unresolved": {"project_id": "projects"}}
+
+
+def _references(table: str) -> dict[str, str]:
+    """Field -> id of the project relation from ``table`` to its parent table."""
+    return {col: qgis_project.ProjectRelation("", parent, table, col, col).id
+            for col, parent in REFERENCES.get(table, {}).items()}
+
+
 def _attribute_table(name: str, frame: pd.DataFrame, columns: Iterable[str], title: str,
                      description: str, display: str) -> Table:
     cols = list(columns)
@@ -312,7 +324,8 @@ def _attribute_table(name: str, frame: pd.DataFrame, columns: Iterable[str], tit
     data = _nulls(data)
     return Table(name=name, frame=data, geom="none", title=title, description=description,
                  group="属性表 Tables", visible=True,
-                 style=qgis_style.table_style(["fid", *cols], _alias_map(), display),
+                 style=qgis_style.table_style(["fid", *cols], _alias_map(), display,
+                                              _references(name)),
                  sld=qgis_style.table_sld(name))
 
 

@@ -311,6 +311,30 @@ def aliases(fields: Sequence[str], alias_of: dict[str, str]) -> ET.Element:
     return root
 
 
+def _option(parent: ET.Element, name: str, kind: str, value: str) -> None:
+    ET.SubElement(parent, "Option", {"name": name, "type": kind, "value": value})
+
+
+def relation_widgets(references: dict[str, str]) -> ET.Element:
+    """``<fieldConfiguration>`` giving each join field (field -> relation id) a read-only
+    relation-reference widget bound to one named relation.
+
+    Without it QGIS desktop picks the widget itself for a field that several project
+    relations use and logs "Missing Relation in configuration" when a form opens."""
+    root = ET.Element("fieldConfiguration")
+    for name, relation in references.items():
+        fld = ET.SubElement(root, "field", {"name": name, "configurationFlags": "None"})
+        widget = ET.SubElement(fld, "editWidget", {"type": "RelationReference"})
+        opts = ET.SubElement(ET.SubElement(widget, "config"), "Option", {"type": "Map"})
+        for key, value in (("AllowAddFeatures", "false"), ("AllowNULL", "true"),
+                           ("MapIdentification", "false"), ("OrderByValue", "false"),
+                           ("ReadOnly", "true"), ("ShowForm", "false"),
+                           ("ShowOpenFormButton", "true")):
+            _option(opts, key, "bool", value)
+        _option(opts, "Relation", "QString", relation)
+    return root
+
+
 def form_elements(display_expression: str, map_tip: str = "") -> list[ET.Element]:
     """Generated attribute form (it lists related child features) and display expression."""
     layout = ET.Element("editorlayout")
@@ -363,9 +387,11 @@ def summary_style(fields: Sequence[str], alias_of: dict[str, str],
 
 
 def table_style(fields: Sequence[str], alias_of: dict[str, str],
-                display_expression: str) -> Style:
-    """Style of an attribute table: aliases and the display expression used in forms."""
-    return Style([aliases(fields, alias_of), *form_elements(display_expression)])
+                display_expression: str, references: dict[str, str] | None = None) -> Style:
+    """Style of an attribute table: aliases, the display expression used in forms and,
+    for join fields (``references``: field -> relation id), relation-reference widgets."""
+    extra = [relation_widgets(references)] if references else []
+    return Style([aliases(fields, alias_of), *extra, *form_elements(display_expression)])
 
 
 def to_qml(style: Style) -> str:

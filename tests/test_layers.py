@@ -786,3 +786,33 @@ def test_theme_views_list_only_present_statuses(gpkg):
         assert cats == _statuses_in(gpkg, table, where), layer.findtext("id")
         checked += 1
     assert checked >= 3
+
+
+@pytest.mark.qgis
+def test_qgis_desktop_opens_project_and_form_without_warnings(ningbo, tmp_path):
+    """QGIS desktop (not only qgis.core) under Xvfb: project and a feature form, no warning
+    (e.g. no "Missing Relation in configuration")."""
+    stages, path = ningbo
+    if _qgis_available() or not (shutil.which("xvfb-run") and shutil.which("qgis")):
+        pytest.skip("QGIS desktop or xvfb-run is not installed")
+    located = stages.projects[stages.projects.geometry.notna()]
+    theme = next(t for t in resources.themes() if t["id"] == located["theme"].iloc[0])
+    cls = layers.geometry_class(located.geometry.iloc[0])
+    report_path = tmp_path / "desktop.json"
+    # QGIS embeds the system Python: no trace of this virtualenv/pyenv may reach it
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHON", "PYENV", "VIRTUAL_ENV"))}
+    env.update({"PATH": "/usr/bin:/bin", "GEO_DESKTOP_GPKG": str(path),
+                "GEO_DESKTOP_PROJECT": stages.meta["name"],
+                "GEO_DESKTOP_LAYER": f"{theme['layer']}_{cls}_gpkg",
+                "GEO_DESKTOP_REPORT": str(report_path)})
+    proc = subprocess.run(["xvfb-run", "-a", "qgis", "--nologo", "--noversioncheck",
+                           "--noplugins", "--profiles-path", str(tmp_path / "profile"),
+                           "--code", str(ROOT / "tests" / "qgis_desktop_check.py")],
+                          capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path,
+                          stdin=subprocess.DEVNULL)
+    assert report_path.exists(), proc.stderr[-2000:]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["loaded"] and report["form_opened"]
+    assert all(report["layers"].values())
+    assert report["messages"] == []
