@@ -77,7 +77,7 @@ def load_districts(city: str, path: Path | None = None) -> gpd.GeoDataFrame:
     Raises :class:`DistrictError` for an unreadable file or an unknown city.
     """
     if path is None:
-        path = settings.city_data.get(city, {}).get("districts")
+        path = settings.city_files(city).get("districts")
     if path is not None and Path(path).exists():
         frame = read_districts_file(Path(path), city)
     else:
@@ -150,8 +150,8 @@ def _cnmaps_rows(db: str, city: str) -> list[tuple[str, str]]:
         similar = ", ".join(sorted(c for c in cities if c)) or "none"
         raise DistrictError(f"no county-level boundaries for city {city!r} in cnmaps",
                             fix=f"give the prefecture's full name as in cnmaps, e.g. 宁波市 "
-                                f"(similar names: {similar}) or add a districts file to "
-                                "settings.city_data")
+                                f"(similar names: {similar}), or add data/raw/"
+                                f"{city}_districts.geojson (scripts/make_districts.py)")
     return rows
 
 

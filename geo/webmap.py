@@ -125,6 +125,15 @@ def basemaps(choice: str | None = None, key: str | None = None) -> list[dict]:
     return maps
 
 
+def _with_data_attribution(spec: dict, lines: list[str]) -> dict:
+    """The base map with the attribution of the online sources whose geometries are drawn
+    (ODbL for OSM, 天地图's terms) appended, so it shows in the map's corner."""
+    if not lines:
+        return spec
+    return {**spec, "attr": spec["attr"] + " | 数据 data: "
+            + "; ".join(html.escape(line) for line in lines)}
+
+
 def _add_basemaps(fmap: folium.Map, maps: list[dict]) -> None:
     for index, spec in enumerate(maps):
         show = index == 0
@@ -521,7 +530,7 @@ def build_map(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
 def _page(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: gpd.GeoDataFrame,
           districts: gpd.GeoDataFrame, meta: dict, downloads: dict[str, str] | None) -> str:
     """The page without its variant mark (full or embed); see :func:`_set_variant`."""
-    maps = basemaps()
+    maps = [_with_data_attribution(m, meta.get("data_attribution", [])) for m in basemaps()]
     gcj02 = maps[0]["id"] == "gaode"
     projects = _sorted_projects(projects)
     doc = _document(projects, mentions, summary, meta, downloads, maps)
