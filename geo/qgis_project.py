@@ -331,12 +331,37 @@ def build_qgs(*, title: str, gpkg_name: str, layers: Sequence[ProjectLayer],
         ET.SubElement(order, "layer", {"id": layer_id(layer.table)})
     if basemap:
         ET.SubElement(order, "layer", {"id": "openstreetmap_xyz"})
+    root.append(map_themes(layers))
     root.append(properties())
     root.append(resource_metadata(metadata, tag="projectMetadata"))
     root.append(view_settings(extent))
     ET.indent(root, space=" ")
     return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
             + ET.tostring(root, encoding="unicode") + "\n")
+
+
+def map_themes(layers: Sequence[ProjectLayer]) -> ET.Element:
+    """Map themes (``<visibility-presets>``): one per spatial group of the layer tree
+    (each theme, all projects, districts), showing that group's layers with the
+    district outlines as context."""
+    root = ET.Element("visibility-presets")
+    groups: dict[str, list[ProjectLayer]] = {}
+    for layer in layers:
+        if layer.geom != "none":
+            groups.setdefault(layer.group, []).append(layer)
+    context = [lyr for lyr in layers if lyr.table == "districts"]
+    for group, members in groups.items():
+        preset = ET.SubElement(root, "visibility-preset", {
+            "name": group, "has-expanded-info": "1", "has-checked-group-info": "1"})
+        shown = members + [c for c in context if c not in members]
+        for layer in shown:
+            ET.SubElement(preset, "layer", {"id": layer_id(layer.table), "visible": "1",
+                                            "style": "default", "expanded": "1"})
+        checked = ET.SubElement(preset, "checked-group-nodes")
+        for name in dict.fromkeys(lyr.group for lyr in shown):
+            ET.SubElement(checked, "checked-group-node", {"id": name})
+        ET.SubElement(preset, "expanded-group-nodes")
+    return root
 
 
 def build_qgz(qgs: str, name: str) -> bytes:

@@ -141,6 +141,9 @@ def check_project(path: str, name: str, project_id: str | None) -> tuple[dict, Q
               "view_extent": _rect(project.viewSettings().defaultViewExtent())}
     if project_id:
         report["related_mentions"] = related_mentions(project, project_id)
+    themes = project.mapThemeCollection()
+    report["map_themes"] = {name: sorted(themes.mapThemeVisibleLayerIds(name))
+                            for name in themes.mapThemes()}
     return report, project
 
 

@@ -627,6 +627,12 @@ def test_qgis_opens_everything(gpkg, inputs, tmp_path):
                                          "mention_id"])
     assert project["related_mentions"]["rail_transit_line"] == mine
     assert project["related_mentions"]["projects"] == mine
+    themes = project["map_themes"]
+    transit = next(t for t in resources.themes() if t["id"] == "transit")
+    shown = themes[f"{transit['zh']} {transit['en']}"]
+    assert "rail_transit_line_gpkg" in shown and "districts_gpkg" in shown
+    assert "parks_ecology_polygon_gpkg" not in shown
+    assert "全部项目 All projects" in themes
 
     render = report["render"]
     assert render["ink"] > 0.005 * render["pixels"], "the rendered map is (nearly) blank"
