@@ -61,7 +61,7 @@ from .schema import (
     SchemaError,
     check_columns,
 )
-from .survey import COMPARISON_COLUMNS
+from .survey import COMPARISON_COLUMNS, round_to_precision
 
 #: GeoPackage version written (1.2: no "partially supported" warning in GDAL 3.6).
 GPKG_VERSION = "1.2"
@@ -75,8 +75,10 @@ _GEOM_WORDS = {"point": ("点", "points"), "line": ("线", "lines"), "polygon": 
 PROJECT_FIELDS = [
     "project_id", "name", "name_en", "kind", "kind_label", "theme", "status",
     "status_label_zh", "status_label_en", "status_year", "status_phrase", "part", "section",
-    "section_title", "districts", "precision", "source", "match_rule", "n_mentions",
-    "length_km", "area_km2", "merged_into",
+    "section_title", "districts", "precision", "source", "source_url", "source_notes",
+    "match_rule", "n_mentions",
+    "length_km", "area_km2", "published_length_km", "published_area_km2", "measure_note",
+    "merged_into",
 ]
 
 META_KEYS = ("name", "city", "report_path", "report_sha256", "report_year", "title",
@@ -226,10 +228,13 @@ def project_attributes(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["kind_label"] = [labels.get(k, {}).get("zh", "") for k in out["kind"]]
     classes = [geometry_class(g) for g in out.geometry]
     metric = out.geometry.to_crs(settings.metric_crs)
-    lengths = [round(g.length / 1000.0, 3) if c == "line" else None
-               for g, c in zip(metric, classes, strict=True)]
-    areas = [round(g.area / 1e6, 3) if c == "polygon" else None
-             for g, c in zip(metric, classes, strict=True)]
+    precision = out["precision"].fillna("")
+    lengths = round_to_precision(pd.Series([g.length / 1000.0 if c == "line" else None
+                                            for g, c in zip(metric, classes, strict=True)],
+                                           index=out.index, dtype=float), precision)
+    areas = round_to_precision(pd.Series([g.area / 1e6 if c == "polygon" else None
+                                          for g, c in zip(metric, classes, strict=True)],
+                                         index=out.index, dtype=float), precision)
     out["length_km"] = pd.array(lengths, dtype="Float64")
     out["area_km2"] = pd.array(areas, dtype="Float64")
     stem = {t["id"]: t["layer"] for t in resources.themes()}
