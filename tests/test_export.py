@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 GPKG = ROOT / "layers" / "ningbo_2024.gpkg"
 QGIS_PYTHON = Path("/usr/bin/python3")
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+#: Server binaries of the newest Debian PostgreSQL installed (not on PATH there).
+PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/nonexistent"),
+             key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
 
 
 @pytest.fixture(scope="module")
