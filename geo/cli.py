@@ -5,6 +5,7 @@
     geo evaluate mentions.csv gold.csv
     geo summary [--name ningbo_2024] [--format text|markdown|html]
     geo coverage [--name ningbo_2024]
+    geo export shp|gpkg|geojson|fgb|kml|csv [--out FOLDER] | postgis --dsn postgresql://…
     geo review [--name N --city C] [--accept|--reject PROJECT_ID SOURCE CANDIDATE_ID]
 
 Library errors (:class:`geo.errors.GeoError`) become one line on stderr and exit
@@ -118,6 +119,18 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+    from .pipeline import output_paths
+
+    gpkg = args.gpkg or output_paths(args.name, args.root)["gpkg"]
+    out = args.out or Path("exports") / args.name / args.format
+    written = export(gpkg, args.format, out, dsn=args.dsn, rename=args.rename)
+    for item in written:
+        print(item)
+    return 0
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     """List the online candidates awaiting a decision, or record one decision."""
     import pandas as pd
@@ -216,6 +229,22 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--name", default=settings.default_name)
     c.add_argument("--root", type=Path, default=None)
     c.set_defaults(func=cmd_coverage)
+
+    from .export import FORMATS
+
+    x = sub.add_parser("export", help="export the built GeoPackage to Shapefile, GeoJSON, "
+                                      "FlatGeobuf, KML, CSV (WKT), a GeoPackage copy or PostGIS")
+    x.add_argument("format", choices=FORMATS)
+    x.add_argument("--name", default=settings.default_name)
+    x.add_argument("--root", type=Path, default=None)
+    x.add_argument("--gpkg", type=Path, default=None, help="GeoPackage (default: the build's)")
+    x.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: exports/NAME/FORMAT)")
+    x.add_argument("--dsn", default=None,
+                   help="PostgreSQL connection for postgis, e.g. postgresql://user@127.0.0.1/db")
+    x.add_argument("--rename", default=None,
+                   help="gpkg: file name of the copy (its embedded project follows the name)")
+    x.set_defaults(func=cmd_export)
     return p
 
 

@@ -26,7 +26,8 @@ warnings by QGIS 3.22 / GDAL 3.6 and every later version) holding
 The file is written to a temporary name beside the target and renamed into
 place (:func:`geo.io.atomic_path`).  Its content is deterministic: every
 ``last_change``/``update_time``/timestamp is a fixed value derived from the
-report year (:func:`fixed_time`), and rows are written in input order.
+input (:func:`fixed_time`: SOURCE_DATE_EPOCH, the report's stated date, or its
+year), and rows are written in input order.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import sqlite3
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import geopandas as gpd
@@ -45,7 +47,7 @@ import pyogrio
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from . import qgis_project, qgis_style, resources, settings
+from . import fields, qgis_project, qgis_style, resources, settings
 from .errors import OutputError
 from .io import atomic_path
 from .schema import (
@@ -99,83 +101,11 @@ PRECISION_DOCS = {
     "city": "located to the city only",
 }
 
-#: Field aliases (bilingual) and descriptions: column -> (alias, description).
+#: Field aliases (bilingual) and descriptions: column -> (alias, description), from the
+#: field catalogue ``geo/resources/fields.json`` (:mod:`geo.fields`).
 FIELD_DOCS: dict[str, tuple[str, str]] = {
-    "project_id": ("项目编号 Project ID", "stable key P-<10 hex>; links layers and tables"),
-    "name": ("名称 Name", "project name as written in the report"),
-    "name_en": ("英文名 English name", "English name, where known"),
-    "kind": ("类型代码 Kind", "project kind code (see themes.json)"),
-    "kind_label": ("类型 Kind label", "kind in Chinese"),
-    "theme": ("主题 Theme", "theme code; one theme per layer"),
-    "status": ("状态代码 Status", "completed (fact) | to_complete (this year's target) | "
-               "under_construction | started | to_start (target) | planning | other"),
-    "status_label_zh": ("状态 Status (zh)", "status in Chinese"),
-    "stage_at_report": ("报告时阶段 Stage at report", "stage when the report was delivered "
-                        "(from facts; from a target alone if stage_inferred)"),
-    "stage_inferred": ("阶段为推断 Stage inferred", "1 if stage_at_report is inferred from a "
-                       "target, not stated as a fact"),
-    "target": ("今年目标 Target", "complete | start | advance | plan | none (this year's goal)"),
-    "target_year": ("目标年份 Target year", "year of the target"),
-    "promise_outcome": ("承诺兑现 Promise outcome", "outcome of the latest verifiable promise: "
-                        "kept | late | in_progress | dropped | unverifiable (see promises)"),
-    "status_label_en": ("状态英文 Status (en)", "status in English"),
-    "status_year": ("状态年份 Status year", "year the status refers to"),
-    "status_phrase": ("状态用语 Status phrase", "the report's words that set the status"),
-    "part": ("报告部分 Report part", "review (past year) | tasks (this year) | other"),
-    "section": ("章节 Section", "Chinese ordinal of the （一）-level section"),
-    "section_title": ("章节标题 Section title", "title of the report section"),
-    "districts": ("所在区县 Districts", "county-level districts the geometry touches, | separated"),
-    "precision": ("定位精度 Precision", "precision class of the geometry (see metadata)"),
-    "source": ("几何来源 Geometry source", "short public label of where the geometry comes from"),
-    "source_url": ("来源链接 Source link",
-                   "address of the source (the original publisher where known)"),
-    "source_notes": ("来源说明 Source notes", "research notes: every page consulted, what each"
-                     " gave, how coordinates were placed (not shown in public popups)"),
-    "match_rule": ("匹配规则 Match rule", "the gazetteer rule that chose the geometry"),
-    "n_mentions": ("提及次数 Mentions", "number of mentions in the report"),
-    "length_km": ("长度 Length (km)", f"length in km, computed in {settings.metric_crs}"),
-    "area_km2": ("面积 Area (km²)", f"area in km², computed in {settings.metric_crs}"),
-    "published_length_km": ("公布长度 Published length (km)",
-                            "length the source states (the line must agree within 25 %"
-                            " or measure_note says why)"),
-    "published_area_km2": ("公布面积 Published area (km²)",
-                           "area the source states (a polygon must agree within 30 %)"),
-    "measure_note": ("量算说明 Measure note",
-                     "why the geometry differs from the published length or area"),
-    "merged_into": ("并入项目 Merged into", "project_id of the project this one was found to "
-                    "be (same gazetteer site); empty for projects drawn in their own right"),
-    "geometry_type": ("几何类型 Geometry type", "geometry type, empty when not located"),
-    "layer": ("图层 Layer", "GeoPackage layer that draws the project; empty if not located"),
-    "mention_id": ("提及编号 Mention ID", "M0001 … in document order"),
-    "lead": ("段首语 Lead phrase", "lead phrase of the paragraph"),
-    "quote": ("原文 Quote", "the sentence the mention sits in"),
-    "start": ("起始位置 Start", "character offset where it starts in the report text"),
-    "end": ("结束位置 End", "character offset one past its end"),
-    "year": ("年份 Year", "year the statement refers to"),
-    "section_id": ("章节编号 Section ID", "section key, e.g. 2.7"),
-    "quote_start": ("引文起点 Quote start", "character offset of the quoted sentence"),
-    "status_start": ("状态起点 Status start", "character offset of the status phrase"),
-    "status_end": ("状态终点 Status end", "character offset after the status phrase"),
-    "part_no": ("部分序号 Part number", "ordinal of the part as written"),
-    "part_title": ("部分标题 Part title", "heading of the part"),
-    "reason": ("原因 Reason", "why the project could not be located"),
-    "candidate": ("候选 Candidate", "gazetteer name considered"),
-    "gazetteer_row": ("地名表行 Gazetteer row", "row number in the gazetteer"),
-    "rule": ("规则 Rule", "matching rule"),
-    "score": ("得分 Score", "match score (0..1)"),
-    "chosen": ("选中 Chosen", "1 if this candidate gave the geometry"),
-    "adcode": ("行政区划代码 Adcode", "county-level administrative code"),
-    "district": ("区县 District", "district name, or city-wide / unlocated"),
-    "n_projects": ("项目数 Projects", "number of projects"),
-    "per_100km2": ("每百平方公里项目数 Per 100 km²", "projects per 100 km²"),
-    "projects": ("项目 Projects", "names of the projects"),
-    "feature": ("参考点 Reference feature", "what the independent reference point is"),
-    "distance_m": ("距离 Distance (m)", "distance from the reference point to the geometry"),
-    "tolerance_m": ("容差 Tolerance (m)", "distance the row's precision class allows"),
-    "within": ("符合 Within", "1 if the distance is within the tolerance"),
-    "method": ("方法 Method", "independent point, leave-one-out (the vertex drawn through it "
-               "removed) or drawn (no verdict)"),
-}
+    column: (fields.alias(column), fields.description(column))
+    for column in fields.catalogue()["fields"]}
 
 #: Coded-value domains written to gpkg_data_column_constraints: column -> codes.
 def _domains() -> dict[str, dict[str, str]]:
@@ -203,18 +133,41 @@ class Table:
     sld: str = ""
     visible: bool = True
     extra: dict = field(default_factory=dict)
+    #: A filtered layer of the embedded project, not a table of the file: the table it
+    #: reads and the OGR subset (theme layers read ``projects_<class>``).
+    source_table: str = ""
+    subset: str = ""
+
+    @property
+    def stored(self) -> bool:
+        """True for tables written to the file (not filtered views)."""
+        return not self.source_table
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def fixed_time(meta: dict) -> str:
-    """The timestamp written wherever a GeoPackage wants one: 1 January of the report year.
+def _time_basis(meta: dict) -> tuple[str, str]:
+    """(ISO timestamp, what it is) for every timestamp the GeoPackage holds.
 
-    Derived from the input (not the clock) so that rebuilding gives the same file.
-    """
+    From the inputs, never the clock, so rebuilding gives the same file:
+    ``SOURCE_DATE_EPOCH`` when set (the reproducible-builds convention), else the
+    date the report states it was delivered (``meta["report_date"]``), else only
+    the report's year is known and 1 January of it is written, saying so."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        when = datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+        return when.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "SOURCE_DATE_EPOCH of the build"
+    if meta.get("report_date"):
+        return f"{meta['report_date']}T00:00:00.000Z", "date the report states"
     year = meta.get("report_year")
-    return f"{int(year) if year else 1970:04d}-01-01T00:00:00.000Z"
+    return (f"{int(year) if year else 1970:04d}-01-01T00:00:00.000Z",
+            "report year only (the report states no date): 1 January of that year")
+
+
+def fixed_time(meta: dict) -> str:
+    """The timestamp written wherever a GeoPackage wants one (see :func:`_time_basis`)."""
+    return _time_basis(meta)[0]
 
 
 def geometry_class(geom: BaseGeometry | None) -> str | None:
@@ -246,7 +199,23 @@ def _keep_class(geom: BaseGeometry, cls: str) -> BaseGeometry:
 
 
 def _null_if_nan(series: pd.Series) -> pd.Series:
-    return series.astype(object).where(series.notna(), None)
+    """Missing text as NULL: NaN/None and empty strings become ``None``."""
+    out = series.astype(object).where(series.notna(), None)
+    return out.where(out.map(lambda v: not (isinstance(v, str) and v.strip() == "")), None)
+
+
+def _is_text(dtype) -> bool:
+    """Object or string dtype (not geometry, numbers or booleans)."""
+    return pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)
+
+
+def _nulls(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text column's missing values as NULL (``None``)."""
+    out = frame.copy()
+    for col in out.columns:
+        if _is_text(out[col].dtype):
+            out[col] = _null_if_nan(out[col])
+    return out
 
 
 def project_attributes(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -270,8 +239,9 @@ def project_attributes(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["length_km"] = pd.array(lengths, dtype="Float64")
     out["area_km2"] = pd.array(areas, dtype="Float64")
     stem = {t["id"]: t["layer"] for t in resources.themes()}
-    out["layer"] = [f"{stem.get(t, t)}_{c}" if c else ""
-                    for t, c in zip(out["theme"], classes, strict=True)]
+    out["layer"] = [f"projects_{c}" if c else "" for c in classes]
+    out["theme_layer"] = [f"{stem.get(t, t)}_{c}" if c else ""
+                          for t, c in zip(out["theme"], classes, strict=True)]
     out["geometry_class"] = classes
     for col in ("status_year", "n_mentions"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
@@ -285,42 +255,83 @@ def _alias_map() -> dict[str, str]:
     return {k: v[0] for k, v in FIELD_DOCS.items()}
 
 
+#: Theme-neutral look of the ``projects_<class>`` layers (status colours, circles).
+ALL_PROJECTS_THEME = {"id": "", "layer": "projects", "zh": "全部项目", "en": "All projects",
+                      "marker": "circle", "color": "#333333"}
+
+
+def _located_in_theme_order(projects: gpd.GeoDataFrame, cls: str) -> gpd.GeoDataFrame:
+    """Located projects of geometry class ``cls``, grouped by theme (themes.json order),
+    input order within a theme, so each theme's filtered layer is a block of fids."""
+    rank = {t["id"]: i for i, t in enumerate(resources.themes())}
+    rows = projects[projects["geometry_class"] == cls]
+    order = sorted(range(len(rows)), key=lambda i: (rank.get(rows["theme"].iloc[i], 99), i))
+    return rows.iloc[order]
+
+
 def _theme_tables(projects: gpd.GeoDataFrame) -> list[Table]:
-    tables = []
-    groups = {key: rows for key, rows in projects.groupby(["theme", "geometry_class"],
-                                                          sort=False)}
-    for theme in resources.themes():
-        for cls in GEOMETRY_CLASSES:
-            rows = groups.get((theme["id"], cls))
-            if rows is None or rows.empty:
+    """``projects_point/_line/_polygon`` (all located projects, one geometry type each)
+    and, for the embedded project, one filtered layer per theme and class reading them."""
+    tables: list[Table] = []
+    views: list[Table] = []
+    for cls in GEOMETRY_CLASSES:
+        rows = _located_in_theme_order(projects, cls)
+        if rows.empty:
+            continue
+        name = f"projects_{cls}"
+        frame = gpd.GeoDataFrame(_nulls(rows[PROJECT_FIELDS].reset_index(drop=True)),
+                                 geometry=[_keep_class(g, cls) for g in rows.geometry],
+                                 crs="EPSG:4326")
+        zh, en = _GEOM_WORDS[cls]
+        fields = ["fid", *PROJECT_FIELDS]
+        tables.append(Table(
+            name=name, frame=frame, geom=cls, title=f"全部项目·{zh} All projects ({en})",
+            description=f"every located project of the report drawn as {en}, all themes, "
+                        "categorised by status", group="全部项目 All projects", visible=False,
+            style=qgis_style.project_style(ALL_PROJECTS_THEME, cls, fields, _alias_map(),
+                                           set(frame["status"])),
+            sld=qgis_style.project_sld(name, ALL_PROJECTS_THEME, cls)))
+        for theme in resources.themes():
+            mask = (frame["theme"] == theme["id"]).to_numpy()
+            if not mask.any():
                 continue
-            name = f"{theme['layer']}_{cls}"
-            frame = gpd.GeoDataFrame(rows[PROJECT_FIELDS].reset_index(drop=True),
-                                     geometry=[_keep_class(g, cls) for g in rows.geometry],
-                                     crs="EPSG:4326")
-            zh, en = _GEOM_WORDS[cls]
-            fields = ["fid", *PROJECT_FIELDS]
-            tables.append(Table(
-                name=name, frame=frame, geom=cls,
+            vname = f"{theme['layer']}_{cls}"
+            views.append(Table(
+                name=vname, frame=frame[mask].reset_index(drop=True), geom=cls,
                 title=f"{theme['zh']}·{zh} {theme['en']} ({en})",
                 description=f"{theme['en']} projects of the report drawn as {en}, "
-                            f"categorised by status",
+                            f"categorised by status (filtered view of {name})",
                 group=f"{theme['zh']} {theme['en']}",
-                style=qgis_style.project_style(theme, cls, fields, _alias_map()),
-                sld=qgis_style.project_sld(name, theme, cls), extra={"theme": theme}))
-    return tables
+                style=qgis_style.project_style(theme, cls, fields, _alias_map(),
+                                               set(frame.loc[mask, "status"])),
+                extra={"theme": theme}, source_table=name,
+                subset=f"\"theme\" = '{theme['id']}'"))
+    order = {t["id"]: i for i, t in enumerate(resources.themes())}
+    views.sort(key=lambda t: order[t.extra["theme"]["id"]])
+    return views + tables
+
+
+#: Join fields of child tables and the parent each one's form widget refers to.
+REFERENCES = {"mentions": {"project_id": "projects", "section_id": "sections"},
+              "geocode_candidates": {"project_id": "projects"},
+              "unresolved": {"project_id": "projects"}}
+
+
+def _references(table: str) -> dict[str, str]:
+    """Field -> id of the project relation from ``table`` to its parent table."""
+    return {col: qgis_project.ProjectRelation("", parent, table, col, col).id
+            for col, parent in REFERENCES.get(table, {}).items()}
 
 
 def _attribute_table(name: str, frame: pd.DataFrame, columns: Iterable[str], title: str,
                      description: str, display: str) -> Table:
     cols = list(columns)
     data = pd.DataFrame(frame[cols]).reset_index(drop=True)
-    for col in data.columns:
-        if data[col].dtype == object:
-            data[col] = _null_if_nan(data[col])
+    data = _nulls(data)
     return Table(name=name, frame=data, geom="none", title=title, description=description,
                  group="属性表 Tables", visible=True,
-                 style=qgis_style.table_style(["fid", *cols], _alias_map(), display),
+                 style=qgis_style.table_style(["fid", *cols], _alias_map(), display,
+                                              _references(name)),
                  sld=qgis_style.table_sld(name))
 
 
@@ -385,7 +396,7 @@ def plan_tables(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
     enriched = project_attributes(projects)
     tables = _theme_tables(enriched)
     tables += _district_tables(districts, summary)
-    project_cols = [*PROJECT_FIELDS, "geometry_type", "layer"]
+    project_cols = [*PROJECT_FIELDS, "geometry_type", "layer", "theme_layer"]
     tables += [
         _attribute_table("projects", enriched, project_cols, "项目 Projects (all)",
                          "every project, located or not; 'layer' names the layer drawing it",
@@ -433,16 +444,37 @@ def _promise_tables(stages: pd.DataFrame, promises: pd.DataFrame) -> list[Table]
 # --------------------------------------------------------------------------- writing
 
 
-def _write_table(path: Path, table: Table, first: bool) -> None:
-    options = {"IDENTIFIER": table.title, "DESCRIPTION": table.description}
-    kwargs: dict = {"layer": table.name, "driver": "GPKG", "layer_options": options}
-    if first:
-        kwargs["dataset_options"] = {"VERSION": GPKG_VERSION}
-    if table.geom != "none":
-        options["SPATIAL_INDEX"] = "YES"
-        kwargs["promote_to_multi"] = table.geom != "point" or any(
-            g.geom_type == "MultiPoint" for g in table.frame.geometry)
-    pyogrio.write_dataframe(table.frame, path, **kwargs)
+_PLACEHOLDER = "geo_placeholder"
+
+
+def _create_file(path: Path) -> None:
+    """Let GDAL create the GeoPackage (system tables, version, SRS rows) with a
+    placeholder layer, then drop that layer: every real table is written by
+    :func:`_write_feature_tables` / :func:`_write_attribute_tables`, which declare
+    text widths (``TEXT(n)``) that pyogrio cannot pass to GDAL."""
+    empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs="EPSG:4326"))
+    pyogrio.write_dataframe(empty, path, layer=_PLACEHOLDER, driver="GPKG",
+                            geometry_type="Point", dataset_options={"VERSION": GPKG_VERSION},
+                            layer_options={"SPATIAL_INDEX": "YES"})
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            con.execute(f'DROP TABLE "{_PLACEHOLDER}"')
+            con.execute(f'DROP TABLE IF EXISTS "rtree_{_PLACEHOLDER}_geom"')
+            for table in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_ogr_contents",
+                          "gpkg_extensions"):
+                con.execute(f"DELETE FROM {table} WHERE table_name = ?", (_PLACEHOLDER,))
+    finally:
+        con.close()
+
+
+def _column_type(frame: pd.DataFrame, column: str) -> str:
+    """Declared type of ``column``: text gets its catalogue width, ``TEXT(n)`` as GDAL
+    writes a field of width n (never shorter than the longest value)."""
+    kind = _sql_type(frame[column].dtype)
+    if kind == "TEXT":
+        return f"TEXT({fields.width(column, frame[column])})"
+    return kind
 
 
 def _sql_type(dtype) -> str:
@@ -516,7 +548,7 @@ def _write_feature_table(con: sqlite3.Connection, table: Table) -> None:
     gtype = _MULTI[table.geom] if multi else "POINT"
     attrs = [c for c in frame.columns if c != gcol]
     name = table.name
-    cols = "".join(f', "{c}" {_sql_type(frame[c].dtype)}' for c in attrs)
+    cols = "".join(f', "{c}" {_column_type(frame, c)}' for c in attrs)
     con.execute(f'CREATE TABLE "{name}" ( "fid" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
                 f'"geom" {gtype}{cols})')
     marks = ", ".join("?" * (len(attrs) + 1))
@@ -586,7 +618,7 @@ def _write_attribute_tables(path: Path, tables: list[Table]) -> None:
         with con:
             for table in tables:
                 frame = table.frame
-                cols = ", ".join(f'"{c}" {_sql_type(frame[c].dtype)}' for c in frame.columns)
+                cols = ", ".join(f'"{c}" {_column_type(frame, c)}' for c in frame.columns)
                 con.execute(f'CREATE TABLE "{table.name}" ( "fid" INTEGER PRIMARY KEY '
                             f'AUTOINCREMENT NOT NULL, {cols})')
                 marks = ", ".join("?" * len(frame.columns))
@@ -639,12 +671,13 @@ def write_geopackage_file(tmp: Path, *, final_name: str, projects: gpd.GeoDataFr
                          unresolved=unresolved, candidates=candidates, districts=districts,
                          summary=summary, reference=reference, promises=promises)
     try:
-        spatial = [t for t in tables if t.geom != "none"]
-        # GDAL creates the file (system tables, version, SRS) with the first layer;
-        # the others are added with sqlite3 exactly as GDAL would add them.
-        _write_table(tmp, spatial[0], first=True)
-        _write_feature_tables(tmp, spatial[1:])
-        _write_attribute_tables(tmp, [t for t in tables if t.geom == "none"])
+        stored = [t for t in tables if t.stored]
+        spatial = [t for t in stored if t.geom != "none"]
+        # GDAL creates the file (system tables, version, SRS); the layers are added
+        # with sqlite3 exactly as GDAL would add them.
+        _create_file(tmp)
+        _write_feature_tables(tmp, spatial)
+        _write_attribute_tables(tmp, [t for t in stored if t.geom == "none"])
     except (OSError, sqlite3.Error, pyogrio.errors.DataSourceError) as exc:
         raise OutputError(f"cannot write GeoPackage ({exc})", path=final_name,
                           fix="check free space and permissions of the folder") from exc
@@ -690,14 +723,15 @@ def finish_geopackage(path: Path, tables: list[Table], *, meta: dict, final_name
     change counter - GDAL sometimes commits once more - is the same every build).
     """
     stamp = fixed_time(meta)
+    stored = [t for t in tables if t.stored]
     packed = path.with_name(path.name + ".packed")
     con = sqlite3.connect(path)
     try:
         with con:
-            _write_data_columns(con, tables)
+            _write_data_columns(con, stored)
             _write_relations(con, stamp)
-            _write_metadata(con, tables, meta, stamp, bounds)
-            _write_styles(con, tables, stamp)
+            _write_metadata(con, stored, meta, stamp, bounds)
+            _write_styles(con, stored, stamp)
             _write_project(con, tables, meta, final_name, bounds, stamp)
             con.execute("UPDATE gpkg_contents SET last_change = ?", (stamp,))
         con.execute("VACUUM INTO ?", (str(packed),))
@@ -817,6 +851,7 @@ def dataset_metadata(meta: dict, tables: list[Table], bounds: tuple[float, ...])
         "source_report": {"path": str(meta["report_path"]), "sha256": meta["report_sha256"],
                           "year": int(meta["report_year"]) if meta["report_year"] else None},
         "generated_by": meta["generated_by"],
+        "timestamps": {"value": fixed_time(meta), "basis": _time_basis(meta)[1]},
         "licence": LICENCE + "".join(f" Online geocoding: {line}."
                                      for line in meta.get("data_licences", [])),
         "attribution": ATTRIBUTION + [a for a in meta.get("data_attribution", [])
@@ -905,7 +940,8 @@ def _write_styles(con: sqlite3.Connection, tables: list[Table], stamp: str) -> N
 def _project_relations(tables: list[Table]) -> list[qgis_project.ProjectRelation]:
     names = {t.name for t in tables}
     rels = []
-    parents = [t.name for t in tables if "theme" in t.extra] + ["projects"]
+    parents = [t.name for t in tables if t.name.startswith("projects_") or "theme" in t.extra]
+    parents.append("projects")
     for parent in parents:
         rels.append(qgis_project.ProjectRelation("提及 Mentions", parent, "mentions",
                                                  "project_id", "project_id"))
@@ -924,7 +960,8 @@ def build_project(tables: list[Table], meta: dict, final_name: str,
     """The embedded project's ``.qgs`` XML."""
     layers = [qgis_project.ProjectLayer(table=t.name, title=t.title, geom=t.geom,
                                         group=t.group, style=t.style or qgis_style.Style(),
-                                        visible=t.visible, metadata=_layer_md(t, meta))
+                                        visible=t.visible, metadata=_layer_md(t, meta),
+                                        source_table=t.source_table, subset=t.subset)
               for t in tables]
     project_md = {"identifier": meta["name"], "title": meta["title"],
                   "abstract": f"{meta['title']}: projects of the report by theme and "

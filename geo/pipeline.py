@@ -39,6 +39,19 @@ from .survey import compare_with_reference, empty_comparison, load_reference, ro
 log = logging.getLogger(__name__)
 
 
+#: The delivery line of a work report: "（2024年1月23日在…人民代表大会…上）".
+_STATED_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日在[^\n]{0,40}?(?:代表大会|会议)")
+
+
+def stated_date(text: str) -> str | None:
+    """The delivery date the report states near its start (ISO), else ``None``."""
+    found = _STATED_DATE.search(text[:1000])
+    if not found:
+        return None
+    year, month, day = (int(v) for v in found.groups())
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
 @dataclass
 class Stages:
     """Everything a build computes, before anything is written."""
@@ -67,6 +80,7 @@ class Stages:
 
     @property
     def meta(self) -> dict:
+        """Report facts every output records (name, source hash, year, stated date)."""
         year = getattr(self.document, "report_year", None)
         extra = {}
         if self.online is not None and self.online.attributions:  # only online builds
@@ -77,6 +91,7 @@ class Stages:
             "report_sha256": self.report_sha256, "report_year": year,
             "title": f"{self.city}{year or ''}年政府工作报告项目地图",
             "generated_by": f"geo {__version__}",
+            "report_date": stated_date(getattr(self.document, "text", "")),
         }
 
     @property

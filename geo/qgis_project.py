@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 from .qgis_style import QGIS_VERSION, Style
 
@@ -60,6 +61,11 @@ class ProjectLayer:
     style: Style
     visible: bool = True
     metadata: dict = field(default_factory=dict)
+    #: Table the layer reads when it is a filtered view of another table (theme layers
+    #: read ``projects_<class>`` filtered on ``theme``); empty: ``table`` itself.
+    source_table: str = ""
+    #: OGR subset (SQL WHERE) of a filtered layer.
+    subset: str = ""
 
 
 @dataclass
@@ -180,7 +186,7 @@ def _vector_layer(layer: ProjectLayer, gpkg_name: str) -> ET.Element:
                                    "hasScaleBasedVisibilityFlag": "0", "minScale": "100000000",
                                    "maxScale": "0", "autoRefreshEnabled": "0"})
     _text(elem, "id", layer_id(layer.table))
-    _text(elem, "datasource", source(gpkg_name, layer.table))
+    _text(elem, "datasource", layer_source(layer, gpkg_name))
     _text(elem, "layername", layer.title)
     if layer.geom != "none":
         spatialrefsys(ET.SubElement(elem, "srs"), "EPSG:4326")
@@ -204,9 +210,14 @@ def _basemap_layer() -> ET.Element:
     return elem
 
 
-def source(gpkg_name: str, table: str) -> str:
+def source(gpkg_name: str, table: str, subset: str = "") -> str:
     """Relative OGR source of ``table`` in the GeoPackage named ``gpkg_name``."""
-    return f"./{gpkg_name}|layername={table}"
+    return f"./{gpkg_name}|layername={table}" + (f"|subset={subset}" if subset else "")
+
+
+def layer_source(layer: ProjectLayer, gpkg_name: str) -> str:
+    """OGR source of a project layer: its own table, or a filtered view of another."""
+    return source(gpkg_name, layer.source_table or layer.table, layer.subset)
 
 
 def _tree_layer(parent: ET.Element, lid: str, name: str, src: str, provider: str,
@@ -229,7 +240,7 @@ def layer_tree(layers: Sequence[ProjectLayer], gpkg_name: str, basemap: bool) ->
                 "expanded": "1" if layer.geom != "none" else "0"})
             ET.SubElement(ET.SubElement(groups[layer.group], "customproperties"), "Option")
         _tree_layer(groups[layer.group], layer_id(layer.table), layer.title,
-                    source(gpkg_name, layer.table), "ogr", layer.visible)
+                    layer_source(layer, gpkg_name), "ogr", layer.visible)
     if basemap:
         _tree_layer(root, "openstreetmap_xyz", "OpenStreetMap", OSM_XYZ, "wms", False)
     return root
@@ -320,12 +331,37 @@ def build_qgs(*, title: str, gpkg_name: str, layers: Sequence[ProjectLayer],
         ET.SubElement(order, "layer", {"id": layer_id(layer.table)})
     if basemap:
         ET.SubElement(order, "layer", {"id": "openstreetmap_xyz"})
+    root.append(map_themes(layers))
     root.append(properties())
     root.append(resource_metadata(metadata, tag="projectMetadata"))
     root.append(view_settings(extent))
     ET.indent(root, space=" ")
     return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
             + ET.tostring(root, encoding="unicode") + "\n")
+
+
+def map_themes(layers: Sequence[ProjectLayer]) -> ET.Element:
+    """Map themes (``<visibility-presets>``): one per spatial group of the layer tree
+    (each theme, all projects, districts), showing that group's layers with the
+    district outlines as context."""
+    root = ET.Element("visibility-presets")
+    groups: dict[str, list[ProjectLayer]] = {}
+    for layer in layers:
+        if layer.geom != "none":
+            groups.setdefault(layer.group, []).append(layer)
+    context = [lyr for lyr in layers if lyr.table == "districts"]
+    for group, members in groups.items():
+        preset = ET.SubElement(root, "visibility-preset", {
+            "name": group, "has-expanded-info": "1", "has-checked-group-info": "1"})
+        shown = members + [c for c in context if c not in members]
+        for layer in shown:
+            ET.SubElement(preset, "layer", {"id": layer_id(layer.table), "visible": "1",
+                                            "style": "default", "expanded": "1"})
+        checked = ET.SubElement(preset, "checked-group-nodes")
+        for name in dict.fromkeys(lyr.group for lyr in shown):
+            ET.SubElement(checked, "checked-group-node", {"id": name})
+        ET.SubElement(preset, "expanded-group-nodes")
+    return root
 
 
 def build_qgz(qgs: str, name: str) -> bytes:
@@ -337,3 +373,14 @@ def build_qgz(qgs: str, name: str) -> bytes:
         info.external_attr = 0o644 << 16
         zf.writestr(info, qgs.encode("utf-8"))
     return buffer.getvalue()
+
+
+def rename_sources(qgz: bytes, old_name: str, new_name: str) -> bytes:
+    """The project ``qgz`` with its layer sources pointing at ``new_name`` instead of
+    ``old_name`` (the GeoPackage's file name): what a renamed copy needs."""
+    with zipfile.ZipFile(io.BytesIO(qgz)) as zf:
+        (member,) = zf.namelist()
+        qgs = zf.read(member).decode("utf-8")
+    qgs = qgs.replace(f"./{escape(old_name)}|", f"./{escape(new_name)}|")
+    return build_qgz(qgs, member.removesuffix(".qgs"))
+

@@ -199,14 +199,19 @@ def status_symbol(status: dict, geom: str, theme: dict, name: str) -> ET.Element
 # --------------------------------------------------------------------------- renderers
 
 
-def categorized_renderer(field_name: str, geom: str, theme: dict) -> ET.Element:
-    """A categorized renderer on ``field_name`` with one category per status."""
+def categorized_renderer(field_name: str, geom: str, theme: dict,
+                         present: Iterable[str] | None = None) -> ET.Element:
+    """A categorized renderer on ``field_name`` with one category per status; only the
+    statuses in ``present`` (when given), so the legend lists no empty classes."""
+    keep = None if present is None else set(present)
     renderer = ET.Element("renderer-v2", {"type": "categorizedSymbol", "attr": field_name,
                                           "symbollevels": "0", "enableorderby": "0",
                                           "forceraster": "0", "referencescale": "-1"})
     categories = ET.SubElement(renderer, "categories")
     symbols = ET.SubElement(renderer, "symbols")
     for i, status in enumerate(resources.statuses()):
+        if keep is not None and status["code"] not in keep:
+            continue
         ET.SubElement(categories, "category", {"value": status["code"], "symbol": str(i),
                                                "label": status_label(status), "render": "true"})
         symbols.append(status_symbol(status, geom, theme, str(i)))
@@ -295,6 +300,30 @@ def aliases(fields: Sequence[str], alias_of: dict[str, str]) -> ET.Element:
     return root
 
 
+def _option(parent: ET.Element, name: str, kind: str, value: str) -> None:
+    ET.SubElement(parent, "Option", {"name": name, "type": kind, "value": value})
+
+
+def relation_widgets(references: dict[str, str]) -> ET.Element:
+    """``<fieldConfiguration>`` giving each join field (field -> relation id) a read-only
+    relation-reference widget bound to one named relation.
+
+    Without it QGIS desktop picks the widget itself for a field that several project
+    relations use and logs "Missing Relation in configuration" when a form opens."""
+    root = ET.Element("fieldConfiguration")
+    for name, relation in references.items():
+        fld = ET.SubElement(root, "field", {"name": name, "configurationFlags": "None"})
+        widget = ET.SubElement(fld, "editWidget", {"type": "RelationReference"})
+        opts = ET.SubElement(ET.SubElement(widget, "config"), "Option", {"type": "Map"})
+        for key, value in (("AllowAddFeatures", "false"), ("AllowNULL", "true"),
+                           ("MapIdentification", "false"), ("OrderByValue", "false"),
+                           ("ReadOnly", "true"), ("ShowForm", "false"),
+                           ("ShowOpenFormButton", "true")):
+            _option(opts, key, "bool", value)
+        _option(opts, "Relation", "QString", relation)
+    return root
+
+
 def form_elements(display_expression: str, map_tip: str = "") -> list[ET.Element]:
     """Generated attribute form (it lists related child features) and display expression."""
     layout = ET.Element("editorlayout")
@@ -320,9 +349,10 @@ PROJECT_TIP = ("<b>[% \"name\" %]</b><br>[% \"status_label_zh\" %] · [% \"statu
 
 
 def project_style(theme: dict, geom: str, fields: Sequence[str],
-                  alias_of: dict[str, str]) -> Style:
-    """Style of a theme layer: categorised by status, labelled on name."""
-    elements = [categorized_renderer("status", geom, theme), labeling("name", geom),
+                  alias_of: dict[str, str], present: Iterable[str] | None = None) -> Style:
+    """Style of a theme layer: categorised by status (the ``present`` ones), labelled
+    on name."""
+    elements = [categorized_renderer("status", geom, theme, present), labeling("name", geom),
                 _simple("blendMode", "0"), _simple("featureBlendMode", "0"),
                 _simple("layerOpacity", "1"), aliases(fields, alias_of),
                 *form_elements("\"name\"", PROJECT_TIP)]
@@ -346,9 +376,11 @@ def summary_style(fields: Sequence[str], alias_of: dict[str, str],
 
 
 def table_style(fields: Sequence[str], alias_of: dict[str, str],
-                display_expression: str) -> Style:
-    """Style of an attribute table: aliases and the display expression used in forms."""
-    return Style([aliases(fields, alias_of), *form_elements(display_expression)])
+                display_expression: str, references: dict[str, str] | None = None) -> Style:
+    """Style of an attribute table: aliases, the display expression used in forms and,
+    for join fields (``references``: field -> relation id), relation-reference widgets."""
+    extra = [relation_widgets(references)] if references else []
+    return Style([aliases(fields, alias_of), *extra, *form_elements(display_expression)])
 
 
 def to_qml(style: Style) -> str:

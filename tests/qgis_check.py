@@ -117,7 +117,7 @@ def related_mentions(project: QgsProject, project_id: str) -> dict:
         if not feats:
             continue
         ids = sorted(f["mention_id"] for f in rel.getRelatedFeatures(feats[0]))
-        out[parent.source().split("layername=")[-1]] = ids
+        out[parent.id().removesuffix("_gpkg")] = ids
     return out
 
 
@@ -128,7 +128,7 @@ def check_project(path: str, name: str, project_id: str | None) -> tuple[dict, Q
     for layer in project.mapLayers().values():
         layers.append({"id": layer.id(), "name": layer.name(), "valid": layer.isValid(),
                        "source": layer.source(), "provider": layer.providerType(),
-                       "table": layer.source().split("layername=")[-1]
+                       "table": layer.id().removesuffix("_gpkg")
                        if layer.providerType() == "ogr" else None,
                        "count": layer.featureCount()
                        if layer.type() == QgsMapLayerType.VectorLayer else None})
@@ -141,6 +141,9 @@ def check_project(path: str, name: str, project_id: str | None) -> tuple[dict, Q
               "view_extent": _rect(project.viewSettings().defaultViewExtent())}
     if project_id:
         report["related_mentions"] = related_mentions(project, project_id)
+    themes = project.mapThemeCollection()
+    report["map_themes"] = {name: sorted(themes.mapThemeVisibleLayerIds(name))
+                            for name in themes.mapThemes()}
     return report, project
 
 

@@ -203,6 +203,23 @@ def _expected_layers(projects: gpd.GeoDataFrame) -> dict[str, int]:
     return counts
 
 
+def _expected_tables(projects: gpd.GeoDataFrame) -> dict[str, int]:
+    """``projects_<class>`` -> feature count."""
+    counts: dict[str, int] = {}
+    for geom in projects.geometry:
+        cls = layers.geometry_class(geom)
+        if cls:
+            counts[f"projects_{cls}"] = counts.get(f"projects_{cls}", 0) + 1
+    return counts
+
+
+def _read_theme(path: Path, name: str) -> gpd.GeoDataFrame:
+    """A theme layer as the embedded project shows it: projects_<class> filtered on theme."""
+    stem, cls = name.rsplit("_", 1)
+    theme = next(t["id"] for t in resources.themes() if t["layer"] == stem)
+    return pyogrio.read_dataframe(path, layer=f"projects_{cls}", where=f"theme = '{theme}'")
+
+
 def _tables(path: Path) -> dict[str, str]:
     return dict(_sql(path, "SELECT table_name, data_type FROM gpkg_contents"))
 
@@ -218,13 +235,15 @@ def _dump(path: Path) -> dict[str, list[tuple]]:
 
 
 def test_layer_list_and_counts(gpkg, inputs):
-    """One layer per theme and geometry type with the input's features; fixed tables."""
-    expected = _expected_layers(inputs["projects"])
+    """One projects layer per geometry type; theme layers as filtered views; fixed tables."""
+    expected = _expected_tables(inputs["projects"])
     tables = _tables(gpkg)
     spatial = {n for n, t in tables.items() if t == "features"}
     assert spatial == set(expected) | {"districts", "district_summary"}
     for name, count in expected.items():
         assert _sql(gpkg, f'SELECT count(*) FROM "{name}"')[0][0] == count, name
+    for name, count in _expected_layers(inputs["projects"]).items():
+        assert len(_read_theme(gpkg, name)) == count, name
     for name in ("projects", "mentions", "sections", "unresolved", "geocode_candidates",
                  "district_summary_totals", "layer_styles", "reference_check"):
         assert tables[name] == "attributes", name
@@ -237,15 +256,16 @@ def test_layer_list_and_counts(gpkg, inputs):
 
 
 def test_fields_of_theme_layers_and_projects_table(gpkg, inputs):
-    info = pyogrio.read_info(gpkg, layer="rail_transit_line")
+    info = pyogrio.read_info(gpkg, layer="projects_line")
     assert list(info["fields"]) == layers.PROJECT_FIELDS
     assert info["crs"] == "EPSG:4326"
     table = pyogrio.read_dataframe(gpkg, layer="projects")
     assert list(table["project_id"]) == list(inputs["projects"]["project_id"])
     unlocated = table[table["project_id"] == "P-0000000011"].iloc[0]
-    assert unlocated["layer"] in ("", None)
+    assert pd.isna(unlocated["layer"])
     located = table[table["project_id"] == "P-0000000008"].iloc[0]
-    assert located["layer"] == "parks_ecology_polygon"
+    assert located["layer"] == "projects_polygon"
+    assert located["theme_layer"] == "parks_ecology_polygon"
     assert located["kind_label"] == resources.kind_labels()["park"]["zh"]
 
 
@@ -253,12 +273,12 @@ def test_lengths_and_areas_are_metric(gpkg, inputs):
     """length_km/area_km2 recomputed (not the input 999) and match geodesic values."""
     geod = Geod(ellps="WGS84")
     src = inputs["projects"].set_index("project_id").geometry
-    lines = pyogrio.read_dataframe(gpkg, layer="rail_transit_line").set_index("project_id")
+    lines = _read_theme(gpkg, "rail_transit_line").set_index("project_id")
     for pid, row in lines.iterrows():
         expected = geod.geometry_length(src[pid]) / 1000
         assert row["length_km"] == pytest.approx(expected, rel=0.005), pid
         assert pd.isna(row["area_km2"])
-    parks = pyogrio.read_dataframe(gpkg, layer="parks_ecology_polygon").set_index("project_id")
+    parks = _read_theme(gpkg, "parks_ecology_polygon").set_index("project_id")
     for pid, row in parks.iterrows():
         expected = abs(geod.geometry_area_perimeter(src[pid])[0]) / 1e6
         assert row["area_km2"] == pytest.approx(expected, rel=0.005), pid
@@ -342,13 +362,23 @@ def _categories(qml: str) -> dict[str, ET.Element]:
     return {c.get("value"): symbols[c.get("symbol")] for c in renderer.find("categories")}
 
 
+def _statuses_in(gpkg: Path, table: str, where: str = "1") -> list[str]:
+    """The statuses present in ``table``, in statuses.json order."""
+    present = {r[0] for r in _sql(gpkg, f'SELECT DISTINCT status FROM "{table}" WHERE {where}')}
+    return [s["code"] for s in resources.statuses() if s["code"] in present]
+
+
 def test_styles_follow_statuses_json(gpkg):
-    """Every status has a category, with its colour, dash pattern and opacity."""
+    """Every status present has a category (no empty class), with its colour, dash
+    pattern and opacity."""
     qml = _sql(gpkg, "SELECT styleQML FROM layer_styles WHERE f_table_name = ?",
-               "rail_transit_line")[0][0]
+               "projects_line")[0][0]
     cats = _categories(qml)
-    assert list(cats) == list(DISPLAY_STATUSES)
+    assert list(cats) == _statuses_in(gpkg, "projects_line")
+    assert len(cats) < len(DISPLAY_STATUSES)  # the test input lacks some: no legend entry
     for status in resources.statuses():
+        if status["code"] not in cats:
+            continue
         symbol = cats[status["code"]]
         assert float(symbol.get("alpha")) == pytest.approx(status["opacity"])
         line = symbol.findall("layer")[-1]
@@ -367,11 +397,18 @@ def test_styles_follow_statuses_json(gpkg):
     assert float(rendering.get("scaleMax")) == qgis_style.LABEL_MAX_SCALE
 
 
+def _project_layer_style(gpkg: Path, layer: str) -> str:
+    """A theme layer's style as the embedded project holds it, as a QML-like document."""
+    root = _project_xml(gpkg, "test_2024")
+    elem = next(m for m in root.iter("maplayer") if m.findtext("id") == f"{layer}_gpkg")
+    return "\n" + ET.tostring(elem, encoding="unicode")
+
+
 def test_point_markers_use_theme_shapes(gpkg):
     for table, theme_id in (("public_services_point", "public"), ("rail_transit_point",
                                                                   "transit")):
         theme = next(t for t in resources.themes() if t["id"] == theme_id)
-        qml = _sql(gpkg, "SELECT styleQML FROM layer_styles WHERE f_table_name = ?", table)[0][0]
+        qml = _project_layer_style(gpkg, table)
         for symbol in _categories(qml).values():
             props = {p.get("k"): p.get("v") for p in symbol.find("layer").findall("prop")}
             assert props["name"] == qgis_style.QGIS_MARKERS[theme["marker"]]
@@ -379,7 +416,7 @@ def test_point_markers_use_theme_shapes(gpkg):
 
 def test_sld_rules_cover_every_status(gpkg):
     sld = _sql(gpkg, "SELECT styleSLD FROM layer_styles WHERE f_table_name = ?",
-               "roads_bridges_line")[0][0]
+               "projects_line")[0][0]
     assert sld.count("<ogc:PropertyIsEqualTo>") == len(DISPLAY_STATUSES)
     for status in resources.statuses():
         assert f"<ogc:Literal>{status['code']}</ogc:Literal>" in sld
@@ -399,7 +436,7 @@ def test_districts_are_outlines(gpkg):
 
 def test_field_aliases_and_domains(gpkg):
     rows = _sql(gpkg, "SELECT column_name, name, constraint_name FROM gpkg_data_columns "
-                      "WHERE table_name = 'rail_transit_line'")
+                      "WHERE table_name = 'projects_line'")
     aliases = {c: n for c, n, _ in rows}
     assert set(aliases) == set(layers.PROJECT_FIELDS)
     assert aliases["name"] == "名称 Name"
@@ -446,7 +483,7 @@ def test_metadata_names_source_licence_crs_and_precision(gpkg, inputs):
     assert stamps == {layers.fixed_time(inputs["meta"])}
     tables = {r[0] for r in _sql(gpkg, "SELECT table_name FROM gpkg_metadata_reference "
                                        "WHERE reference_scope = 'table'")}
-    assert set(_expected_layers(inputs["projects"])) <= tables
+    assert set(_expected_tables(inputs["projects"])) <= tables
 
 
 def _project_xml(gpkg: Path, name: str) -> ET.Element:
@@ -464,8 +501,11 @@ def test_embedded_project(gpkg, inputs):
     sources = [e.text for e in root.iter("datasource")]
     ogr_sources = [s for s in sources if "layername=" in s]
     assert all(s.startswith("./test_2024.gpkg|layername=") for s in ogr_sources)
-    tables = {s.split("layername=")[1] for s in ogr_sources}
-    assert set(_expected_layers(inputs["projects"])) | {"mentions", "projects"} <= tables
+    tables = {s.split("layername=")[1].split("|")[0] for s in ogr_sources}
+    ids = {e.findtext("id").removesuffix("_gpkg") for e in root.iter("maplayer")}
+    assert set(_expected_layers(inputs["projects"])) <= ids
+    assert any("|subset=\"theme\" = 'transit'" in s for s in ogr_sources)
+    assert set(_expected_tables(inputs["projects"])) | {"mentions", "projects"} <= tables
     rels = {(r.get("referencingLayer"), r.get("referencedLayer"))
             for r in root.iter("relation")}
     assert ("mentions_gpkg", "rail_transit_line_gpkg") in rels
@@ -571,11 +611,11 @@ def test_qgis_opens_everything(gpkg, inputs, tmp_path):
     expected = _expected_layers(inputs["projects"])
     for name, info in report["layers"].items():
         assert info["valid"], name
-    for name, count in expected.items():
+    for name, count in _expected_tables(inputs["projects"]).items():
         info = report["layers"][name]
         assert info["count"] == count, name
         assert info["renderer"] == "categorizedSymbol" and info["attr"] == "status"
-        assert info["categories"] == list(DISPLAY_STATUSES)
+        assert info["categories"] == _statuses_in(moved, name)
         assert info["label_field"] == "name" and info["label_min_scale"] == 150000
         assert info["aliases"]["name"] == "名称 Name"
         assert info["metadata_title"]
@@ -594,6 +634,12 @@ def test_qgis_opens_everything(gpkg, inputs, tmp_path):
                                          "mention_id"])
     assert project["related_mentions"]["rail_transit_line"] == mine
     assert project["related_mentions"]["projects"] == mine
+    themes = project["map_themes"]
+    transit = next(t for t in resources.themes() if t["id"] == "transit")
+    shown = themes[f"{transit['zh']} {transit['en']}"]
+    assert "rail_transit_line_gpkg" in shown and "districts_gpkg" in shown
+    assert "parks_ecology_polygon_gpkg" not in shown
+    assert "全部项目 All projects" in themes
 
     render = report["render"]
     assert render["ink"] > 0.005 * render["pixels"], "the rendered map is (nearly) blank"
@@ -605,7 +651,7 @@ def test_qgis_opens_everything(gpkg, inputs, tmp_path):
 def test_coarse_polygons_are_hollow(gpkg):
     """A project known only to its district must not paint the whole district."""
     qml = _sql(gpkg, "SELECT styleQML FROM layer_styles WHERE f_table_name = ?",
-               "parks_ecology_polygon")[0][0]
+               "projects_polygon")[0][0]
     for symbol in _categories(qml).values():
         fill = symbol.find("layer")
         assert fill.get("class") == "SimpleFill"
@@ -636,8 +682,9 @@ def ningbo(tmp_path_factory):
 def test_ningbo_geopackage(ningbo):
     stages, path = ningbo
     assert _sql(path, "PRAGMA integrity_check") == [("ok",)]
-    expected = _expected_layers(stages.projects)
-    assert len(expected) >= 5
+    expected = _expected_tables(stages.projects)
+    assert len(expected) >= 2 and set(expected) <= {f"projects_{c}"
+                                                    for c in layers.GEOMETRY_CLASSES}
     for name, count in expected.items():
         assert _sql(path, f'SELECT count(*) FROM "{name}"')[0][0] == count, name
     assert _sql(path, "SELECT count(*) FROM projects")[0][0] == len(stages.projects)
@@ -666,7 +713,8 @@ def test_ningbo_in_qgis(ningbo):
     assert project["loaded"] and all(lyr["valid"] for lyr in project["layers"])
     mine = sorted(stages.mentions.loc[stages.mentions["project_id"] == pid, "mention_id"])
     assert project["related_mentions"]["projects"] == mine
-    theme_layers = [k for k in project["related_mentions"] if k != "projects"]
+    theme_layers = [k for k in project["related_mentions"]
+                    if k != "projects" and not k.startswith("projects_")]
     assert len(theme_layers) == 1 and project["related_mentions"][theme_layers[0]] == mine
     assert report["render"]["ink"] > 0.01 * report["render"]["pixels"]
     assert report["messages"] == []
@@ -698,3 +746,87 @@ def test_reference_check_table(gpkg):
     alias = _sql(gpkg, "SELECT name FROM gpkg_data_columns "
                        "WHERE table_name = 'reference_check' AND column_name = 'distance_m'")
     assert alias == [("距离 Distance (m)",)]
+
+
+# --------------------------------------------------------------------------- attributes (issue 16)
+
+
+def test_missing_text_is_null_and_widths_declared(gpkg):
+    """No empty strings stand for missing values; every text column declares a width."""
+    for table in ("projects", "projects_line", "mentions", "unresolved"):
+        cols = _sql(gpkg, f'PRAGMA table_info("{table}")')
+        for _, col, kind, *_ in cols:
+            if kind.startswith("TEXT"):
+                assert kind.startswith("TEXT("), (table, col, kind)
+                width = int(kind[5:-1])
+                longest = _sql(gpkg, f'SELECT max(length("{col}")) FROM "{table}"')[0][0]
+                assert longest is None or longest <= width, (table, col)
+                empties = _sql(gpkg, f'SELECT count(*) FROM "{table}" WHERE "{col}" = \'\'')
+                assert empties[0][0] == 0, (table, col)
+    unlocated = _sql(gpkg, "SELECT layer FROM projects WHERE project_id = 'P-0000000011'")
+    assert unlocated == [(None,)]
+
+
+def test_timestamps_come_from_the_input(monkeypatch):
+    meta = {"report_year": 2024}
+    assert layers.fixed_time(meta) == "2024-01-01T00:00:00.000Z"
+    assert layers.fixed_time({**meta, "report_date": "2024-01-23"}).startswith("2024-01-23")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1706000000")
+    assert layers.fixed_time(meta) == "2024-01-23T08:53:20.000Z"
+
+
+def test_short_names_unique_and_short():
+    from geo import fields
+
+    columns = [*layers.PROJECT_FIELDS, "geometry_type", "layer", "theme_layer",
+               "n_under_construction", "rail_km_under_construction", "road_km_completed"]
+    short = fields.short_names(columns)
+    assert all(len(v) <= fields.SHORT_MAX for v in short.values())
+    assert len({v.lower() for v in short.values()}) == len(columns)
+    assert short["status_label_zh"] == "status_zh" and short["status_label_en"] == "status_en"
+
+
+def test_theme_views_list_only_present_statuses(gpkg):
+    """Each theme layer's legend has one entry per status its features have."""
+    root = _project_xml(gpkg, "test_2024")
+    checked = 0
+    for layer in root.iter("maplayer"):
+        source = layer.findtext("datasource") or ""
+        if "|subset=" not in source:
+            continue
+        table = source.split("layername=")[1].split("|")[0]
+        where = source.split("|subset=")[1]
+        cats = [c.get("value") for c in layer.find("renderer-v2/categories")]
+        assert cats == _statuses_in(gpkg, table, where), layer.findtext("id")
+        checked += 1
+    assert checked >= 3
+
+
+@pytest.mark.qgis
+def test_qgis_desktop_opens_project_and_form_without_warnings(ningbo, tmp_path):
+    """QGIS desktop (not only qgis.core) under Xvfb: project and a feature form, no warning
+    (e.g. no "Missing Relation in configuration")."""
+    stages, path = ningbo
+    if _qgis_available() or not (shutil.which("xvfb-run") and shutil.which("qgis")):
+        pytest.skip("QGIS desktop or xvfb-run is not installed")
+    located = stages.projects[stages.projects.geometry.notna()]
+    theme = next(t for t in resources.themes() if t["id"] == located["theme"].iloc[0])
+    cls = layers.geometry_class(located.geometry.iloc[0])
+    report_path = tmp_path / "desktop.json"
+    # QGIS embeds the system Python: no trace of this virtualenv/pyenv may reach it
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHON", "PYENV", "VIRTUAL_ENV"))}
+    env.update({"PATH": "/usr/bin:/bin", "GEO_DESKTOP_GPKG": str(path),
+                "GEO_DESKTOP_PROJECT": stages.meta["name"],
+                "GEO_DESKTOP_LAYER": f"{theme['layer']}_{cls}_gpkg",
+                "GEO_DESKTOP_REPORT": str(report_path)})
+    proc = subprocess.run(["xvfb-run", "-a", "qgis", "--nologo", "--noversioncheck",
+                           "--noplugins", "--profiles-path", str(tmp_path / "profile"),
+                           "--code", str(ROOT / "tests" / "qgis_desktop_check.py")],
+                          capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path,
+                          stdin=subprocess.DEVNULL)
+    assert report_path.exists(), proc.stderr[-2000:]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["loaded"] and report["form_opened"]
+    assert all(report["layers"].values())
+    assert report["messages"] == []
