@@ -349,11 +349,23 @@ def _render_map_files(stages: Stages, downloads: dict[str, str], full: Path,
                       embed: Path) -> None:
     from .webmap import build_pages
 
-    pages = build_pages(projects=stages.active_projects, mentions=stages.mentions_by_survivor,
+    pages = build_pages(projects=stages.active_projects,
+                        mentions=map_mentions(stages.mentions_by_survivor),
                         summary=stages.summary, districts=stages.districts, meta=stages.meta,
                         downloads=downloads)
     for path, page in zip((full, embed), pages, strict=True):
         Path(path).write_bytes(page.encode("utf-8"))
+
+
+#: Mentions per project the web map embeds (the first ones, in document order); the
+#: tables and the GeoPackage keep all.  Keeps the page bounded for huge reports.
+MAP_MENTIONS_PER_PROJECT = 10
+
+
+def map_mentions(mentions: pd.DataFrame) -> pd.DataFrame:
+    """The mentions the map shows: at most MAP_MENTIONS_PER_PROJECT per project."""
+    order = mentions.sort_values(["start", "mention_id"], kind="stable")
+    return order[order.groupby("project_id").cumcount() < MAP_MENTIONS_PER_PROJECT]
 
 
 def _downloads(paths: dict[str, Path]) -> dict[str, str]:

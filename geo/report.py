@@ -230,17 +230,51 @@ def _lines(text: str):
         pos += len(line) + 1
 
 
+#: Longest sentence kept whole.  Real reports stay under ~300 characters; a longer run
+#: without 。！？ (hostile or broken input) is cut into windows of at most this size so
+#: that extraction cost and each mention's stored quote stay bounded.
+MAX_SENTENCE = 400
+_WINDOW_BREAKS = "；;，,、：:"
+
+
 def split_sentences(text: str, offset: int) -> list[Sentence]:
-    """Split a paragraph into sentences ending at 。！？ (offsets are absolute)."""
+    """Split a paragraph into sentences ending at 。！？ (offsets are absolute).
+
+    A sentence longer than :data:`MAX_SENTENCE` is cut into windows at the last clause
+    mark (；，、：) inside each window, or at the window's end when there is none; the
+    windows keep absolute offsets, so the text they come from is always recoverable.
+    """
     out: list[Sentence] = []
     start = 0
     for i, ch in enumerate(text):
         if ch in SENTENCE_END:
-            out.append(Sentence(offset + start, offset + i + 1, text[start : i + 1]))
+            out.extend(_windows(text, start, i + 1, offset))
             start = i + 1
     if start < len(text) and text[start:].strip():
-        out.append(Sentence(offset + start, offset + len(text), text[start:]))
+        out.extend(_windows(text, start, len(text), offset))
     return out
+
+
+def _windows(text: str, start: int, end: int, offset: int) -> list[Sentence]:
+    """``text[start:end]`` as one sentence, or as windows of <= MAX_SENTENCE characters."""
+    out: list[Sentence] = []
+    while end - start > MAX_SENTENCE:
+        limit = start + MAX_SENTENCE
+        cut = max(text.rfind(ch, start + MAX_SENTENCE // 2, limit) for ch in _WINDOW_BREAKS)
+        cut = cut + 1 if cut >= 0 else limit
+        out.append(Sentence(offset + start, offset + cut, text[start:cut]))
+        start = cut
+    if start < end:
+        out.append(Sentence(offset + start, offset + end, text[start:end]))
+    return out
+
+
+def _longest_run(line: str) -> int:
+    """Length of the longest stretch of ``line`` without a sentence end."""
+    return max(len(run) for run in _SENTENCE_END_RE.split(line))
+
+
+_SENTENCE_END_RE = re.compile(f"[{SENTENCE_END}]")
 
 
 def lead_phrase(sentences: list[Sentence], max_len: int = 24) -> str:
@@ -284,6 +318,9 @@ def parse(text: str, source: Path | str = "<report>") -> Document:
         paragraph = Paragraph(lstart, lstart + len(line), line, number, len(parts) - 1,
                               _current_section(sections, len(parts) - 1))
         paragraph.sentences = split_sentences(line, lstart)
+        if _longest_run(line) > MAX_SENTENCE:
+            warnings.append(f"{source}:{number}: a sentence of more than {MAX_SENTENCE} "
+                            "characters without 。！？; it is read in windows")
         paragraph.lead = lead_phrase(paragraph.sentences)
         paragraphs.append(paragraph)
     if not paragraphs:
