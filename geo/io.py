@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,10 +120,41 @@ def write_bytes(target: Path, data: bytes) -> Path:
     return target
 
 
-def write_csv(target: Path, frame) -> Path:
-    """Write a DataFrame as UTF-8 CSV (LF line ends, no index), atomically.
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A signed plain number ("-3.5") is read as that number, never as a formula: kept as is.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+def neutralise_cell(value):
+    """Prefix ``'`` to a text cell a spreadsheet would run as a formula; others unchanged.
+
+    Report text is data: a name such as ``=HYPERLINK(...)`` must stay text when the CSV
+    is opened in Excel or LibreOffice.  Numbers (not strings) are never touched.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) \
+            and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame):
+    """A copy of ``frame`` with every text cell passed through :func:`neutralise_cell`."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object or str(frame[column].dtype) in ("string", "str"):
+            frame[column] = frame[column].map(neutralise_cell)
+    return frame
+
+
+def csv_text(frame) -> str:
+    """The CSV text of a DataFrame as every writer produces it (neutralised, LF, no index).
 
     Floats are written with fixed formatting so repeated builds are byte-identical.
     """
-    text = frame.to_csv(index=False, lineterminator="\n", float_format="%.3f")
-    return write_text(target, text)
+    return neutralise_frame(frame).to_csv(index=False, lineterminator="\n", float_format="%.3f")
+
+
+def write_csv(target: Path, frame) -> Path:
+    """Write a DataFrame as UTF-8 CSV (see :func:`csv_text`), atomically."""
+    return write_text(target, csv_text(frame))

@@ -234,14 +234,16 @@ def _lines(text: str):
 #: without 。！？ (hostile or broken input) is cut into windows of at most this size so
 #: that extraction cost and each mention's stored quote stay bounded.
 MAX_SENTENCE = 400
+#: Size of the windows an over-long sentence is cut into.
+WINDOW = 160
 _WINDOW_BREAKS = "；;，,、：:"
 
 
 def split_sentences(text: str, offset: int) -> list[Sentence]:
     """Split a paragraph into sentences ending at 。！？ (offsets are absolute).
 
-    A sentence longer than :data:`MAX_SENTENCE` is cut into windows at the last clause
-    mark (；，、：) inside each window, or at the window's end when there is none; the
+    A sentence longer than :data:`MAX_SENTENCE` is cut into windows of :data:`WINDOW`
+    characters at the last clause mark (；，、：) in each, or at the window's end; the
     windows keep absolute offsets, so the text they come from is always recoverable.
     """
     out: list[Sentence] = []
@@ -256,11 +258,14 @@ def split_sentences(text: str, offset: int) -> list[Sentence]:
 
 
 def _windows(text: str, start: int, end: int, offset: int) -> list[Sentence]:
-    """``text[start:end]`` as one sentence, or as windows of <= MAX_SENTENCE characters."""
+    """``text[start:end]`` as one sentence, or, when longer than MAX_SENTENCE, as windows
+    of at most WINDOW characters."""
     out: list[Sentence] = []
-    while end - start > MAX_SENTENCE:
-        limit = start + MAX_SENTENCE
-        cut = max(text.rfind(ch, start + MAX_SENTENCE // 2, limit) for ch in _WINDOW_BREAKS)
+    if end - start <= MAX_SENTENCE:
+        return [Sentence(offset + start, offset + end, text[start:end])]
+    while end - start > WINDOW:
+        limit = start + WINDOW
+        cut = max(text.rfind(ch, start + WINDOW // 2, limit) for ch in _WINDOW_BREAKS)
         cut = cut + 1 if cut >= 0 else limit
         out.append(Sentence(offset + start, offset + cut, text[start:cut]))
         start = cut
@@ -290,12 +295,42 @@ def lead_phrase(sentences: list[Sentence], max_len: int = 24) -> str:
     return ""
 
 
+#: Invisible characters removed before parsing: zero-width spaces and joiners, word
+#: joiner, BOM / zero-width no-break space (anywhere, not only at the start), soft
+#: hyphen, Mongolian vowel separator and bidirectional controls.  One of them before
+#: ``二、`` would otherwise hide the heading.
+_INVISIBLE_RE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+                           "\u2066-\u206f\ufeff]")
+#: Unusual spaces mapped to an ASCII space (one character for one, offsets unchanged);
+#: the ideographic space U+3000 is ordinary in Chinese text and kept.
+_ODD_SPACES = str.maketrans({c: " " for c in "\u00a0\u1680\u2000\u2001\u2002\u2003"
+                             "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"}
+                            | {c: "\n" for c in "\u0085\u2028\u2029"})
+
+
+def normalise_invisible(text: str) -> tuple[str, int]:
+    """Remove invisible characters and map odd spaces; return (text, characters removed).
+
+    Offsets of every later stage refer to the normalised text (``Document.text``).
+    """
+    clean, removed = _INVISIBLE_RE.subn("", text)
+    return clean.translate(_ODD_SPACES).replace("\r\n", "\n").replace("\r", "\n"), removed
+
+
 def parse(text: str, source: Path | str = "<report>") -> Document:
-    """Parse report ``text`` into a :class:`Document` (pure; no I/O)."""
+    """Parse report ``text`` into a :class:`Document` (pure; no I/O).
+
+    Invisible characters are removed first (:func:`normalise_invisible`), so
+    ``Document.text`` may be a few characters shorter than ``text``.
+    """
+    text, removed = normalise_invisible(text)
     parts: list[Part] = []
     sections: list[Section] = []
     paragraphs: list[Paragraph] = []
     warnings: list[str] = []
+    if removed:
+        warnings.append(f"{source}: {removed} invisible characters (zero-width spaces, BOMs, "
+                        "direction marks) removed before parsing")
     for number, pos, raw in _lines(text):
         line = raw.strip()
         if not line:

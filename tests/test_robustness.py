@@ -442,3 +442,153 @@ def test_name_cannot_escape_output_folders(name, small, tmp_path, capsys):
     assert not any("evil" in p.name for p in tmp_path.rglob("*"))
     assert not (tmp_path / "a" / "b" / "root").exists() or not any(
         p.is_file() for p in root.rglob("*"))
+
+
+# ----------------------------------------------------------------------------- issue 18: blow-ups
+
+
+def _unpunctuated(chars: int) -> str:
+    """A report whose review part is one paragraph of ``chars`` characters, no punctuation."""
+    text = NINGBO.read_text(encoding="utf-8")
+    body = re.sub(r"[\W_]", "", "".join(line for line in text.splitlines() if len(line) > 100))
+    para = (body * (chars // len(body) + 1))[:chars]
+    return small_report(extra="\n" + para + "\n")
+
+
+def test_unpunctuated_paragraph_is_bounded(tmp_path, capsys):
+    from geo.report import WINDOW
+
+    report = tmp_path / "flat.txt"
+    report.write_text(_unpunctuated(100_000), encoding="utf-8")
+    t0 = time.perf_counter()
+    code, out, err = run(["extract", report, "--city", "宁波市"], capsys)
+    assert code == 0, err
+    assert time.perf_counter() - t0 < 20
+    assert "read in windows" in err
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) > 100
+    assert max(len(r["quote"]) for r in rows) <= WINDOW
+    assert sum(len(r["quote"]) for r in rows) < 10 * 100_000  # before: 100 KB per mention
+    assert "六横公路大桥一期" in out
+
+
+def test_drop_contained_matches_brute_force():
+    import random
+
+    from geo.extract import Candidate, _drop_contained
+
+    def brute(cands):
+        kept = []
+        for c in sorted(cands, key=lambda c: (not c.explicit, -(c.end - c.start), c.start)):
+            if not any(c.start < k.end and k.start < c.end for k in kept):
+                kept.append(c)
+        return sorted(kept, key=lambda c: c.start)
+
+    rng = random.Random(18)
+    for _ in range(300):
+        cands = []
+        for _ in range(rng.randint(0, 30)):
+            start = rng.randint(0, 200)
+            cands.append(Candidate(start, start + rng.randint(1, 25), "x", "road",
+                                   explicit=rng.random() < 0.2))
+        assert [(c.start, c.end) for c in _drop_contained(cands)] == \
+            [(c.start, c.end) for c in brute(cands)]
+
+
+def test_drop_contained_is_near_linear():
+    from geo.extract import Candidate, _drop_contained
+
+    def timed(n):
+        cands = [Candidate(i * 3 + d, i * 3 + d + 4, "x", "road") for i in range(n)
+                 for d in (0, 1)]
+        t0 = time.perf_counter()
+        _drop_contained(cands)
+        return time.perf_counter() - t0
+
+    small, large = timed(5_000), timed(40_000)
+    assert large < 8 * small * 3 + 0.05  # quadratic would be 64x
+
+
+def test_map_embeds_bounded_mentions():
+    import pandas as pd
+
+    from geo.pipeline import MAP_MENTIONS_PER_PROJECT, map_mentions
+
+    mentions = pd.DataFrame({"project_id": ["P1"] * 50 + ["P2"] * 3,
+                             "start": range(53), "mention_id": [f"M{i}" for i in range(53)]})
+    shown = map_mentions(mentions)
+    assert (shown["project_id"] == "P1").sum() == MAP_MENTIONS_PER_PROJECT
+    assert (shown["project_id"] == "P2").sum() == 3
+
+
+# ----------------------------------------------------------------------------- issue 18: structure
+
+INVISIBLE = {"zwsp": "\u200b", "bom": "\ufeff", "zwj": "\u200d", "wj": "\u2060",
+             "rlm": "\u200f", "nbsp": "\u00a0"}
+
+
+@pytest.mark.parametrize("char", list(INVISIBLE.values()), ids=list(INVISIBLE))
+def test_invisible_characters_keep_structure(char, tmp_path, capsys):
+    text = NINGBO.read_text(encoding="utf-8")
+    code, clean, err = run(["extract", NINGBO, "--city", "宁波市"], capsys)
+    assert code == 0, err
+    dirty = text.replace("\n二、", "\n" + char + "二、").replace("\n（一）", "\n" + char + "（一）")
+    dirty = dirty.replace("甬舟铁路", "甬舟" + char + "铁路") if char != "\u00a0" else dirty
+    report = tmp_path / "dirty.txt"
+    report.write_text(dirty, encoding="utf-8")
+    code, out, err = run(["extract", report, "--city", "宁波市"], capsys)
+    assert code == 0, err
+    import csv
+    import io
+    parts = [r["part"] for r in csv.DictReader(io.StringIO(out))]
+    before = [r["part"] for r in csv.DictReader(io.StringIO(clean))]
+    assert parts.count("tasks") == before.count("tasks") > 50
+    assert parts == before
+    if char != "\u00a0":
+        assert "invisible characters" in err
+
+
+# ----------------------------------------------------------------------------- issue 18: CSV injection
+
+FORMULAS = ("=HYPERLINK(\"http://x\",\"a\")", "+1+2", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")
+
+
+def test_neutralise_cell():
+    from geo.io import neutralise_cell
+
+    for value in FORMULAS:
+        assert neutralise_cell(value) == "'" + value
+    for value in ("宁波", "", "-3.5", "+12", "1e-3", 5, -3.0, None):
+        assert neutralise_cell(value) == value
+
+
+def test_csv_injection_neutralised_everywhere(tmp_path, capsys):
+    extra = "加快建设A公园、-B+1公园、-C大桥。"
+    report = tmp_path / "inject.txt"
+    report.write_text(small_report(extra=extra, s1="（一）=HYPERLINK(\"http://evil\")"),
+                      encoding="utf-8")
+    code, _, err = run(["build", report, "--root", tmp_path], capsys)
+    assert code == 0, err
+    import csv
+    csvs = sorted(tmp_path.rglob("*.csv"))
+    assert any(p.parent.name == "inject_data" for p in csvs)  # the public download
+    seen = 0
+    for path in csvs:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle):
+                for cell in row:
+                    assert not cell.startswith(("=", "+", "@", "\t", "\r")) and not (
+                        cell.startswith("-") and not re.fullmatch(r"-[\d.eE+-]+", cell)), \
+                        (path.name, cell)
+                    seen += cell.startswith(("'=", "'-"))
+    assert seen > 0, "the attack names should reach the CSVs (neutralised)"
+    con = sqlite3.connect(tmp_path / "layers" / "inject.gpkg")
+    try:  # the GeoPackage keeps the true value
+        names = {r[0] for r in con.execute("SELECT name FROM mentions")}
+    finally:
+        con.close()
+    assert "-C大桥" in names, names
+    code, out, err = run(["extract", report], capsys)
+    assert code == 0 and "\n=" not in out and ",=" not in out
