@@ -24,7 +24,7 @@ import shapely.geometry
 from . import __version__, resources, settings
 from .checks import check_projects
 from .districts import allocate, districts_column, load_districts, summarise
-from .errors import GeoError
+from .errors import GeoError, ReportError
 from .extract import extract
 from .gazetteer import load_gazetteer
 from .geocode import locate, match_names, own_sentences, same_site, unplace_merged
@@ -122,6 +122,11 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
              f"{len(doc.paragraphs)} paragraphs")
     mentions = _timed(timings, "extract", extract, doc)
     progress(f"extract: {len(mentions)} mentions")
+    if mentions.empty:
+        raise ReportError(f"no project is named in the report ({len(doc.paragraphs)} paragraphs "
+                          "read), so there is nothing to map", path=report,
+                          fix="check that this is a government work report; `geo extract` "
+                              "lists what is found")
 
     city_files = settings.city_data.get(city, {})
     districts_path = districts_path or city_files.get("districts")
@@ -229,6 +234,9 @@ def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gp
 
 
 #: Characters a build name may not contain (path separators, Windows-reserved, controls).
+#: Longest build name in UTF-8 bytes: file names are NAME_MAX (255) bytes on common file
+#: systems, and outputs add up to ~40 bytes (``.NAME.xxxxxxxx_embed.html-journal``).
+MAX_NAME_BYTES = 200
 _BAD_NAME = re.compile(r'[\\/<>:"|?*\x00-\x1f]')
 
 
@@ -242,6 +250,10 @@ def check_name(name: str) -> str:
         raise GeoError(f"invalid build name {name!r}: it must be a plain file name",
                        fix="use letters, digits, _ or - (e.g. ningbo_2024), "
                            "without / or \\ or a leading dot")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise GeoError(f"build name too long ({len(name.encode('utf-8'))} bytes in UTF-8, at most "
+                       f"{MAX_NAME_BYTES}): file names would exceed the file system's limit",
+                       fix="use a shorter --name (e.g. hangzhou_2025)")
     return name
 
 
@@ -424,8 +436,9 @@ def build(report: Path | None = None, *, city: str | None = None, name: str | No
     """Build every output for ``report`` (default: the Ningbo 2024 report)."""
     report = Path(report) if report else settings.default_report
     city = city or settings.default_city
-    name = name or (settings.default_name if report == settings.default_report else report.stem)
-    paths = output_paths(name, root)
+    if name is None:
+        name = settings.default_name if report == settings.default_report else report.stem
+    paths = output_paths(name, root)  # checks the name before any folder is created
     for folder in {p.parent for p in paths.values()}:
         ensure_folder(folder)
     # Start the map's worker first: it imports the web-map libraries while the

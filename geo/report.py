@@ -60,16 +60,15 @@ def arabic_to_cn(number: int) -> str:
 def decode_report(data: bytes, path: Path | str = "<report>") -> str:
     """Decode report bytes to text with LF newlines (as ``Path.read_text`` would).
 
-    Tries UTF-8 (with or without BOM), UTF-16 with BOM, then GB18030 (a superset of
-    GBK and GB2312, common for Chinese government documents).  Raises
-    :class:`ReportError` for empty, binary or undecodable input.
+    Tries UTF-8 (with or without BOM), UTF-16 (with a BOM, or recognised without one),
+    then GB18030 (a superset of GBK and GB2312, common for Chinese government
+    documents).  Raises :class:`ReportError` for empty, binary or undecodable input,
+    for Big5 (traditional Chinese; GB18030 would silently turn it into gibberish), and
+    for damaged UTF-8, naming the byte offset and line of the first bad byte.
     """
     if not data.strip():
         raise ReportError("the report is empty", path=path,
                           fix="pass the text of a government work report")
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ReportError("the report looks binary (NUL bytes), not text", path=path,
-                          fix="pass a plain-text .txt export of the report")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")
@@ -78,16 +77,7 @@ def decode_report(data: bytes, path: Path | str = "<report>") -> str:
                               f"(byte {exc.start})", path=path,
                               fix="save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)") from exc
     else:
-        text = None
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        if text is None:
-            raise ReportError("the report is neither UTF-8 nor GB18030/GBK text", path=path,
-                              fix="save it as UTF-8 (e.g. iconv -f <encoding> -t UTF-8)")
+        text = _decode_without_bom(data, path)
     if "\x00" in text or _control_ratio(text) > 0.01:
         raise ReportError("the report looks binary (control characters), not text", path=path,
                           fix="pass a plain-text .txt export of the report")
@@ -96,6 +86,100 @@ def decode_report(data: bytes, path: Path | str = "<report>") -> str:
         raise ReportError("the report contains almost no Chinese text", path=path,
                           fix="pass the Chinese text of a government work report")
     return text
+
+
+def _decode_without_bom(data: bytes, path: Path | str) -> str:
+    """UTF-8, BOM-less UTF-16, or GB18030; refuse Big5, damaged UTF-8 and binary data."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        return utf16
+    if b"\x00" in data[:4096]:
+        raise ReportError("the report looks binary (NUL bytes), not text", path=path,
+                          fix="pass a plain-text .txt export of the report")
+    if _mostly_utf8(data):
+        offset = utf8_error.start
+        line = data[:offset].count(b"\n") + 1
+        what = ("ends in the middle of a character (truncated?)"
+                if utf8_error.reason == "unexpected end of data"
+                else f"has an invalid UTF-8 byte 0x{data[offset]:02x}")
+        raise ReportError(f"the report is UTF-8 but {what} at byte {offset}", path=path,
+                          line=line, fix="restore the file from its source, or repair that line "
+                                         "(iconv -c -f UTF-8 -t UTF-8 drops bad bytes)")
+    try:
+        gb = data.decode("gb18030")
+    except UnicodeDecodeError:
+        gb = None
+    if gb is not None and _common_han_share(gb) >= 0.8:
+        return gb
+    if _looks_big5(data):
+        raise ReportError("the report looks like Big5 (traditional Chinese), which is not read",
+                          path=path, fix="convert it: iconv -f BIG5 -t UTF-8 (and to simplified "
+                                         "characters, e.g. opencc -c t2s)")
+    if gb is not None:
+        return gb
+    raise ReportError("the report is neither UTF-8 nor GB18030/GBK text", path=path,
+                      fix="save it as UTF-8 (e.g. iconv -f <encoding> -t UTF-8)")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """The text if ``data`` is plausibly UTF-16 (LE or BE) without a BOM, else None."""
+    if len(data) % 2:
+        return None
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        sample = text[:4000]
+        plain = sum(1 for ch in sample if ch in "\n\r\t" or " " <= ch <= "~"
+                    or "\u3000" <= ch <= "\u303f" or "\u4e00" <= ch <= "\u9fff"
+                    or "\uff00" <= ch <= "\uffef")
+        if sample and plain / len(sample) > 0.95 and _cjk_count(sample) > len(sample) / 4:
+            return text
+    return None
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """True when nearly all multi-byte sequences are valid UTF-8 (so the file is damaged UTF-8)."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    return _cjk_count(text) >= 20 and bad <= max(3, _cjk_count(text) // 100)
+
+
+def _common_han_share(text: str) -> float:
+    """Share of non-ASCII characters that are GB2312 level-1 hanzi or common punctuation.
+
+    Simplified Chinese in GBK/GB18030 is almost all level-1 (the 3,755 most common
+    characters); Big5 bytes decoded as GBK give kana, Greek, box drawing and rare
+    characters instead.
+    """
+    chars = [ch for ch in text if ord(ch) > 127]
+    if not chars:
+        return 1.0
+    common = 0
+    for ch in chars:
+        try:
+            code = ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        common += 0xB0 <= code[0] <= 0xD7 or code[0] in (0xA1, 0xA3)
+    return common / len(chars)
+
+
+def _looks_big5(data: bytes) -> bool:
+    """True when ``data`` decodes as Big5 into mostly Chinese characters."""
+    try:
+        text = data.decode("big5")
+    except UnicodeDecodeError:
+        return False
+    chars = [ch for ch in text if ord(ch) > 127]
+    han = sum(1 for ch in chars if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f"
+              or "\uff00" <= ch <= "\uffef")
+    return bool(chars) and han / len(chars) > 0.95
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # below 32, except \t \n \r

@@ -226,12 +226,16 @@ def _edit_gazetteer(case: str) -> tuple[str, int]:
     elif case == "duplicate":
         lines.append(lines[1])
         row = len(lines)
+    elif case == "collection":
+        lines[row - 1] = re.sub(r'"?(POINT|LINESTRING|POLYGON) \(.*$',
+                                '"GEOMETRYCOLLECTION (POINT (121.5 29.8), '
+                                'LINESTRING (121.5 29.8, 121.6 29.9))"', fields)
     return "\n".join(lines) + "\n", row
 
 
 @pytest.mark.parametrize("case, words", [
     ("wkt", "invalid WKT"), ("kind", "unknown kind"), ("swapped", "swapped"),
-    ("duplicate", "duplicate"),
+    ("duplicate", "duplicate"), ("collection", "GeometryCollection is not a supported"),
 ])
 def test_bad_gazetteer(case, words, untouched, tmp_path, monkeypatch, capsys):
     text, row = _edit_gazetteer(case)
@@ -592,3 +596,93 @@ def test_csv_injection_neutralised_everywhere(tmp_path, capsys):
     assert "-C大桥" in names, names
     code, out, err = run(["extract", report], capsys)
     assert code == 0 and "\n=" not in out and ",=" not in out
+
+
+# ----------------------------------------------------------------------------- issue 18: messages
+
+
+def test_report_without_projects(untouched, tmp_path, capsys):
+    text = ("过去一年我们坚持稳中求进工作总基调经济社会发展取得新成效人民生活持续改善。\n" * 5)
+    report = tmp_path / "none.txt"
+    report.write_text(text, encoding="utf-8")
+    line = error_line(*run(["build", report, "--root", untouched, "--name", NAME], capsys)[::2])
+    assert "no project is named" in line and str(report) in line
+    code, out, err = run(["extract", report], capsys)
+    assert code == 0 and "Traceback" not in err
+    assert out.splitlines()[0].startswith("mention_id,") and len(out.splitlines()) == 1
+
+
+TRADITIONAL = ("各位代表：現在我代表市人民政府向大會報告工作，請予審議。過去一年，我們堅持穩中求進"
+               "工作總基調，加快建設鐵路、公路和港口，經濟社會發展取得新成效。\n") * 20
+
+
+@pytest.mark.parametrize("case, words", [
+    ("big5", "Big5"),
+    ("truncated", "ends in the middle of a character"),
+    ("corrupted", "invalid UTF-8 byte"),
+])
+def test_bad_encodings(case, words, untouched, tmp_path, capsys):
+    data = NINGBO.read_bytes()
+    if case == "big5":
+        data = TRADITIONAL.encode("big5")
+    elif case == "truncated":
+        data = data[:-1]
+    else:
+        data = data[:5000] + b"\xff" + data[5000:]
+    report = tmp_path / f"{case}.txt"
+    report.write_bytes(data)
+    line = error_line(*run(["build", report, "--root", untouched, "--name", NAME], capsys)[::2])
+    assert words in line and str(report) in line
+    if case != "big5":
+        assert re.search(rf"{re.escape(str(report))}:\d+: .* at byte \d+", line), line
+        offset = int(re.search(r"at byte (\d+)", line).group(1))
+        lineno = int(re.search(rf"{re.escape(str(report))}:(\d+):", line).group(1))
+        assert data[:offset].count(b"\n") + 1 == lineno
+        assert abs(offset - (len(data) - 2 if case == "truncated" else 5000)) <= 3
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read(encoding, tmp_path, capsys):
+    report = tmp_path / "u16.txt"
+    report.write_bytes(NINGBO.read_text(encoding="utf-8").encode(encoding))
+    code, out, err = run(["extract", report, "--city", "宁波市"], capsys)
+    assert code == 0, err
+    code, utf8, err = run(["extract", NINGBO, "--city", "宁波市"], capsys)
+    assert out == utf8
+
+
+def test_overlong_name_refused_before_folders(small, tmp_path, capsys):
+    root = tmp_path / "root"
+    line = error_line(*run(["build", small, "--root", root, "--name", "宁波" * 40], capsys)[::2])
+    assert "too long" in line
+    assert not root.exists()
+
+
+def test_empty_name_refused(small, tmp_path, capsys):
+    line = error_line(*run(["build", small, "--root", tmp_path / "r", "--name", ""], capsys)[::2])
+    assert "invalid build name ''" in line
+
+
+def test_gazetteer_polygon_of_10000_vertices(tmp_path):
+    import math
+
+    ring = [(121.55 + 0.01 * math.cos(2 * math.pi * i / 10_000),
+             29.87 + 0.01 * math.sin(2 * math.pi * i / 10_000)) for i in range(10_000)]
+    wkt = "POLYGON ((" + ", ".join(f"{x:.7f} {y:.7f}" for x, y in ring + ring[:1]) + "))"
+    assert len(wkt) > 131072  # csv's default field limit
+    lines = GAZETTEER.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = {c: "" for c in header}
+    row.update(name="测试大圆新城", kind="urban_area", precision="approximate",
+               source="test polygon", wkt=wkt)
+    import csv
+    import io
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(row[c] for c in header)
+    gazetteer = tmp_path / "gazetteer.csv"
+    gazetteer.write_text("\n".join(lines) + "\n" + buf.getvalue(), encoding="utf-8")
+    from geo.gazetteer import load_gazetteer
+
+    frame = load_gazetteer(gazetteer)
+    big = frame[frame["name"] == "测试大圆新城"].geometry.iloc[0]
+    assert len(big.exterior.coords) == 10_001
