@@ -686,3 +686,32 @@ def test_gazetteer_polygon_of_10000_vertices(tmp_path):
     frame = load_gazetteer(gazetteer)
     big = frame[frame["name"] == "测试大圆新城"].geometry.iloc[0]
     assert len(big.exterior.coords) == 10_001
+
+
+# ----------------------------------------------------------------------------- issue 18: county
+
+
+def test_own_clause():
+    from geo.geocode import own_clause
+
+    s = "北仑区新增企业120家，开工建设甬舟铁路（北仑段，一期），鄞州区完成投资10亿元。"
+    a = s.index("甬舟铁路")
+    assert own_clause(s, a, a + 4) == "开工建设甬舟铁路（北仑段，一期）"
+    assert own_clause("开工建设甬舟铁路", 4, 8) == "开工建设甬舟铁路"
+
+
+def test_county_fallback_reads_only_the_projects_clause(tmp_path, capsys):
+    extra = ("北仑区规上工业增加值增长12%，开工建设测试甲快速路。"
+             "奉化区开工建设测试乙快速路。")
+    report = tmp_path / "county.txt"
+    report.write_text(small_report(extra=extra), encoding="utf-8")
+    code, _, err = run(["build", report, "--root", tmp_path], capsys)
+    assert code == 0, err
+    import csv
+    with (tmp_path / "data" / "processed" / "county" / "projects.csv").open(
+            encoding="utf-8") as handle:
+        rows = {r["name"]: r for r in csv.DictReader(handle)}
+    assert rows["测试乙快速路"]["districts"] == "奉化区"        # its own clause names it
+    assert rows["测试乙快速路"]["precision"] == "district"
+    assert rows["测试甲快速路"]["districts"] == ""              # a statistic's county: no
+    assert rows["测试甲快速路"]["precision"] == ""
