@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import os
 import re
 import tempfile
@@ -76,12 +77,17 @@ def _remove(tmp: Path) -> None:
 
 
 @contextlib.contextmanager
-def transaction() -> Iterator[None]:
+def transaction(journal: Path | None = None) -> Iterator[None]:
     """Write several files all together: defer every :func:`atomic_path` rename in the block.
 
     When the block succeeds the completed temporary files are renamed into place
     one after the other (fast: no data is copied); when it raises, they are
     deleted and no target is touched.  A nested transaction joins the outer one.
+
+    ``journal``: before the first rename the list of renames is written there (itself
+    atomically), and removed after the last.  A process killed between the two leaves
+    the journal; :func:`recover` then finishes the renames, so the outputs are never a
+    mix of two builds once the next build has started.
     """
     if _pending.get() is not None:
         yield
@@ -96,14 +102,104 @@ def transaction() -> Iterator[None]:
         raise
     finally:
         _pending.reset(token)
+    if journal is not None:
+        _write_journal(Path(journal), pending)
     for i, (tmp, target) in enumerate(pending):
         try:
             os.replace(tmp, target)
         except OSError as exc:
             for rest, _ in pending[i:]:
                 _remove(rest)
+            if journal is not None:
+                _remove(Path(journal))
             raise OutputError(f"cannot replace output ({exc.strerror})", path=target,
                               fix="check permissions of the folder and rebuild") from exc
+    if journal is not None:
+        _remove(Path(journal))
+
+
+def _write_journal(journal: Path, pending: list[tuple[Path, Path]]) -> None:
+    """Write the rename list to ``journal`` via a temporary file and one rename."""
+    data = json.dumps([[str(t), str(g)] for t, g in pending], ensure_ascii=False)
+    tmp = journal.with_name(journal.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, journal)
+
+
+def recover(journal: Path) -> int:
+    """Finish the renames of a build killed while switching its outputs; return how many.
+
+    Every temporary file the journal names is complete (the journal is written only
+    after all of them), so renaming the remaining ones gives that build's whole set.
+    """
+    journal = Path(journal)
+    _remove(journal.with_name(journal.name + ".tmp"))
+    if not journal.exists():
+        return 0
+    try:
+        pairs = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pairs = []  # unreadable: written atomically, so this is not a partial journal
+    done = 0
+    for tmp, target in pairs:
+        if Path(tmp).exists():
+            os.replace(tmp, target)
+            done += 1
+    _remove(journal)
+    return done
+
+
+def sweep_temporaries(targets) -> list[Path]:
+    """Delete temporary files :func:`atomic_path` left beside ``targets`` (killed builds).
+
+    Only names of the exact form ``.STEM.xxxxxxxxSUFFIX`` (plus SQLite side files) are
+    removed; call it while holding the build's :func:`build_lock`.
+    """
+    removed: list[Path] = []
+    for target in {Path(t) for t in targets}:
+        if not target.parent.is_dir():
+            continue
+        pattern = re.compile(rf"\.{re.escape(target.stem)}\.[a-z0-9_]{{8}}"
+                             rf"{re.escape(target.suffix)}(?:-journal|-wal|-shm)?")
+        for path in target.parent.iterdir():
+            if pattern.fullmatch(path.name) and path.is_file():
+                _remove(path)
+                removed.append(path)
+    return sorted(removed)
+
+
+@contextlib.contextmanager
+def build_lock(key: Path, on_wait=None) -> Iterator[None]:
+    """Hold an exclusive lock for one build name (``key``: its GeoPackage path).
+
+    The lock file lives in the system's temporary folder (not among the outputs) and
+    is released when the process ends, even by SIGKILL.  A second build of the same
+    name waits for the first (``on_wait`` is told once) instead of racing it.
+    """
+    import fcntl
+    import hashlib
+
+    digest = hashlib.sha1(str(Path(key).resolve()).encode("utf-8")).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "geo-locks"
+    try:
+        folder.mkdir(exist_ok=True)
+        handle = open(folder / f"{digest}.lock", "w")  # noqa: SIM115 - held for the block
+    except OSError as exc:
+        raise OutputError(f"cannot create the build lock ({exc.strerror})", path=folder,
+                          fix="make the temporary folder writable (or set TMPDIR)") from exc
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(f"waiting: another build of {Path(key).stem} is running")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()
 
 
 def write_text(target: Path, text: str) -> Path:

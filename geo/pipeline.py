@@ -28,7 +28,16 @@ from .errors import GeoError, ReportError
 from .extract import extract
 from .gazetteer import load_gazetteer
 from .geocode import locate, match_names, own_sentences, same_site, unplace_merged
-from .io import atomic_path, ensure_folder, transaction, write_csv, write_text
+from .io import (
+    atomic_path,
+    build_lock,
+    ensure_folder,
+    recover,
+    sweep_temporaries,
+    transaction,
+    write_csv,
+    write_text,
+)
 from .parallel import Worker
 from .report import parse, read_report
 from .resolve import merge_projects, resolve
@@ -327,8 +336,14 @@ def write_outputs(stages: Stages, paths: dict[str, Path], *,
 
     ``map_worker``: a :class:`geo.parallel.Worker` already warming up (see
     :func:`build`); one is started here otherwise."""
-    with transaction():
+    with transaction(journal_path(paths)):
         _write_all(stages, paths, progress, map_worker)
+
+
+def journal_path(paths: dict[str, Path]) -> Path:
+    """The rename journal of a build (beside its GeoPackage; exists only mid-switch)."""
+    gpkg = paths["gpkg"]
+    return gpkg.with_name(f".{gpkg.stem}.switch")
 
 
 def _write_all(stages: Stages, paths: dict[str, Path], progress: Callable[[str], None],
@@ -443,7 +458,10 @@ def build(report: Path | None = None, *, city: str | None = None, name: str | No
         ensure_folder(folder)
     # Start the map's worker first: it imports the web-map libraries while the
     # stages run here (see geo.parallel).
-    with Worker(_import_webmap) as map_worker:
+    with build_lock(paths["gpkg"], progress), Worker(_import_webmap) as map_worker:
+        if recover(journal_path(paths)):
+            progress("recovered: finished the output switch of an interrupted build")
+        sweep_temporaries(paths.values())
         stages = run_stages(report, city=city, name=name, progress=progress)
         if online:
             _online_candidates(stages, paths, progress)

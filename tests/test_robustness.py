@@ -715,3 +715,90 @@ def test_county_fallback_reads_only_the_projects_clause(tmp_path, capsys):
     assert rows["测试乙快速路"]["precision"] == "district"
     assert rows["测试甲快速路"]["districts"] == ""              # a statistic's county: no
     assert rows["测试甲快速路"]["precision"] == ""
+
+
+# ----------------------------------------------------------------------------- issue 18: kills
+
+
+def _outputs(root: Path) -> dict[str, object]:
+    """Every output keyed by relative path: GeoPackages by content, other files by digest."""
+    out: dict[str, object] = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not p.name.startswith("."):
+            rel = p.relative_to(root).as_posix()
+            out[rel] = gpkg_dump(p) if p.suffix == ".gpkg" else hashlib.sha256(
+                p.read_bytes()).hexdigest()
+    return out
+
+
+def test_kill_between_renames_is_recovered(tmp_path):
+    """A process killed after 2 of 4 renames: the next recover() completes the new set."""
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(ROOT)!r})
+from pathlib import Path
+from geo import io
+root = Path({str(tmp_path)!r})
+real, calls = os.replace, []
+def dying(a, b):
+    calls.append(a)
+    if len(calls) == 4:   # the journal's own rename is call 1
+        os._exit(9)
+    real(a, b)
+io.os.replace = dying
+with io.transaction(root / ".k.switch"):
+    for n in range(4):
+        io.write_text(root / f"f{{n}}.txt", "new")
+"""
+    for n in range(4):
+        (tmp_path / f"f{n}.txt").write_text("old", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True)
+    assert proc.returncode == 9, proc.stderr
+    states = [(tmp_path / f"f{n}.txt").read_text(encoding="utf-8") for n in range(4)]
+    assert states == ["new", "new", "old", "old"]  # the mixed set a kill leaves
+    from geo.io import recover
+    assert recover(tmp_path / ".k.switch") == 2
+    assert [(tmp_path / f"f{n}.txt").read_text(encoding="utf-8") for n in range(4)] == ["new"] * 4
+    assert temp_leftovers(tmp_path) == []
+
+
+def test_kill_sweep(tmp_path, capsys):
+    """SIGKILL a build at many moments; the next build (even a failing one) leaves no
+    temporary file and a set that is wholly the old or wholly the new build."""
+    import shutil
+    import signal
+
+    old_report, new_report = tmp_path / "a.txt", tmp_path / "b.txt"
+    old_report.write_text(small_report(), encoding="utf-8")
+    new_report.write_text(small_report(extra="开工建设测试乙大桥。"), encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n", encoding="utf-8")
+    ref_old, ref_new = tmp_path / "ref_old", tmp_path / "ref_new"
+    assert main(["build", str(old_report), "--root", str(ref_old), "--name", "k"]) == 0
+    t0 = time.perf_counter()
+    proc = _cli("build", new_report, "--root", ref_new, "--name", "k")
+    assert proc.wait(timeout=300) == 0
+    duration = time.perf_counter() - t0
+    old, new = _outputs(ref_old), _outputs(ref_new)
+    assert sorted(old) == sorted(new)
+    differing = [rel for rel in old if old[rel] != new[rel]]
+    assert len(differing) >= 5
+    outcomes = []
+    for i in range(12):
+        root = tmp_path / f"kill{i}"
+        shutil.copytree(ref_old, root)
+        proc = _cli("build", new_report, "--root", root, "--name", "k")
+        time.sleep(duration * (0.6 + 0.04 * i))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        code = main(["build", str(empty), "--root", str(root), "--name", "k"])  # fails
+        assert code == 2
+        assert temp_leftovers(root) == [], i
+        now = _outputs(root)
+        assert sorted(now) == sorted(old), i
+        sides = {("old" if now[rel] == old[rel] else "new" if now[rel] == new[rel] else "?")
+                 for rel in differing}
+        assert len(sides) == 1 and "?" not in sides, (i, sides)
+        outcomes.append(sides.pop())
+    capsys.readouterr()
+    print("kill outcomes:", outcomes)
