@@ -5,6 +5,7 @@
     geo evaluate mentions.csv gold.csv
     geo summary [--name ningbo_2024] [--format text|markdown|html]
     geo coverage [--name ningbo_2024]
+    geo review [--name N --city C] [--accept|--reject PROJECT_ID SOURCE CANDIDATE_ID]
 
 Library errors (:class:`geo.errors.GeoError`) become one line on stderr and exit
 code 2; anything else is a bug and keeps its traceback.
@@ -90,6 +91,42 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    """List the online candidates awaiting a decision, or record one decision."""
+    import pandas as pd
+
+    from .gating import append_decision
+    from .pipeline import output_paths
+
+    folder = output_paths(args.name, args.root)["candidates"].parent
+    city = args.city or settings.default_city
+    target = args.decisions or settings.city_files(city).get("decisions") or (
+        settings.data_folders[0] / f"{city}_decisions.csv")
+    if args.accept or args.reject:
+        project_id, source, candidate_id = args.accept or args.reject
+        decision = "accept" if args.accept else "reject"
+        append_decision(Path(target), project_id, source, candidate_id, decision,
+                        note=args.note or "")
+        _progress(f"review: {decision} {source} {candidate_id} for {project_id} -> {target}; "
+                  "run `geo build --online` again to apply it")
+        return 0
+    review = folder / "review.csv"
+    if not review.exists():
+        raise GeoError("no review list yet", path=review, fix="run `geo build --online` first")
+    table = pd.read_csv(review, dtype=str, keep_default_na=False)
+    if table.empty:
+        print("nothing awaits review")
+        return 0
+    for pid, part in table.groupby("project_id", sort=True):
+        print(f"{pid} {part['name'].iloc[0]} ({part['kind'].iloc[0]}): {part['reason'].iloc[0]}")
+        for row in part.itertuples():
+            print(f"  {row.source} {row.candidate_id}  {row.candidate}  [{row.category}]  "
+                  f"score {row.score}  {row.precision}  at {row.lon},{row.lat}")
+    print(f"decide with: geo review --name {args.name} --city {city} "
+          "--accept|--reject PROJECT_ID SOURCE CANDIDATE_ID   (writes " f"{target})")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="geo", description=(
         "Map the projects a Chinese city's government work report names: "
@@ -105,7 +142,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--root", type=Path, default=None,
                    help="write data/processed, layers and maps under this folder")
     b.add_argument("--online", action="store_true",
-                   help="ask OpenStreetMap (osmnx) about unresolved projects; writes candidates")
+                   help="also ask the online sources (OSM via osmnx, 天地图 with TIANDITU_KEY) "
+                        "about projects the gazetteer does not locate; gated, reviewable")
     b.add_argument("--strict", action="store_true", help="exit 1 if any geometry check fails")
     b.set_defaults(func=cmd_build)
 
@@ -128,6 +166,17 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--root", type=Path, default=None)
     s.add_argument("--format", choices=["text", "markdown", "html"], default="text")
     s.set_defaults(func=cmd_summary)
+
+    r = sub.add_parser("review", help="list online candidates awaiting a decision, or "
+                                      "accept/reject one (data/raw/<城市名>_decisions.csv)")
+    r.add_argument("--name", default=settings.default_name)
+    r.add_argument("--city", default=None, help=f"city name (default: {settings.default_city})")
+    r.add_argument("--root", type=Path, default=None)
+    r.add_argument("--decisions", type=Path, default=None, help="decisions file to write")
+    r.add_argument("--accept", nargs=3, metavar=("PROJECT_ID", "SOURCE", "CANDIDATE_ID"))
+    r.add_argument("--reject", nargs=3, metavar=("PROJECT_ID", "SOURCE", "CANDIDATE_ID"))
+    r.add_argument("--note", default=None, help="why (kept in the decisions file)")
+    r.set_defaults(func=cmd_review)
 
     c = sub.add_parser("coverage",
                        help="print how many projects are located, by precision and source")

@@ -42,7 +42,7 @@ from shapely.geometry.base import BaseGeometry
 
 from . import resources, settings
 from .coords import gcj02_to_wgs84, transform_geometry
-from .errors import GeoError, require
+from .errors import DistrictError, require
 
 #: Pseudo-districts used in allocation rows.
 UNLOCATED = "unlocated"
@@ -63,9 +63,6 @@ COORD_DECIMALS = 5
 _OFFSHORE_PIECE_M = 500.0
 
 
-class DistrictError(GeoError, ValueError):
-    """District boundaries cannot be found or read."""
-
 
 # ---------------------------------------------------------------------------
 # Loading
@@ -80,7 +77,7 @@ def load_districts(city: str, path: Path | None = None) -> gpd.GeoDataFrame:
     Raises :class:`DistrictError` for an unreadable file or an unknown city.
     """
     if path is None:
-        path = settings.city_data.get(city, {}).get("districts")
+        path = settings.city_files(city).get("districts")
     if path is not None and Path(path).exists():
         frame = read_districts_file(Path(path), city)
     else:
@@ -153,8 +150,8 @@ def _cnmaps_rows(db: str, city: str) -> list[tuple[str, str]]:
         similar = ", ".join(sorted(c for c in cities if c)) or "none"
         raise DistrictError(f"no county-level boundaries for city {city!r} in cnmaps",
                             fix=f"give the prefecture's full name as in cnmaps, e.g. 宁波市 "
-                                f"(similar names: {similar}) or add a districts file to "
-                                "settings.city_data")
+                                f"(similar names: {similar}), or add data/raw/"
+                                f"{city}_districts.geojson (scripts/make_districts.py)")
     return rows
 
 
@@ -549,11 +546,8 @@ def _allocation_with_attributes(projects: pd.DataFrame, allocation: pd.DataFrame
         "name": projects["name"].astype(str),
         "kind": projects["kind"].astype(str),
         "status": projects["status"].astype(str),
+        "theme": projects["theme"].astype(str),
     })
-    kind_theme = resources.theme_of_kind()
-    given = projects["theme"] if "theme" in projects.columns else pd.Series("", projects.index)
-    attrs["theme"] = [t if isinstance(t, str) and t else kind_theme.get(k, "")
-                      for t, k in zip(given, attrs["kind"], strict=True)]
     alloc = allocation[ALLOCATION_COLUMNS].copy()
     alloc["project_id"] = alloc["project_id"].astype(str)
     missing = sorted(set(attrs["project_id"]) - set(alloc["project_id"]))

@@ -47,6 +47,41 @@ class DependencyError(GeoError, ImportError):
     """An optional dependency needed for the requested action is missing."""
 
 
+class DistrictError(GeoError, ValueError):
+    """District boundaries cannot be read or do not belong to the city."""
+
+
+class GoldError(GeoError, ValueError):
+    """A gold annotation file or the mentions it is scored against is invalid."""
+
+
+class BasemapError(GeoError, ValueError):
+    """The requested base map is unknown or lacks its key."""
+
+
+class AssetError(GeoError, RuntimeError):
+    """A vendored web asset is missing or does not match its manifest (a broken install)."""
+
+
+class SchemaError(RuntimeError):
+    """A table passed between stages lacks columns its schema requires.
+
+    Not a :class:`GeoError`: no input can cause it, so it is a bug and keeps its
+    traceback.
+    """
+
+
+class RemoteTraceback(Exception):
+    """Carries the formatted traceback of an exception raised in a worker process."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def require(module: str, purpose: str, extra: str | None = None):
     """Import and return ``module`` or raise :class:`DependencyError` saying how to install it."""
     import importlib

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import GeoError
+from .errors import GoldError
 from .schema import KINDS, PARTS, STATUSES
 
 #: Columns of a gold CSV.
@@ -40,9 +40,6 @@ _DASHES = str.maketrans({"–": "—", "-": "—", "－": "—", "―": "—"})
 _PREFIXES = ("宁波市", "宁波", "市")
 _SUFFIXES = ("项目", "工程")
 
-
-class GoldError(GeoError, ValueError):
-    """A gold annotation file is missing, malformed or inconsistent."""
 
 
 @dataclass

@@ -764,7 +764,10 @@ def dataset_metadata(meta: dict, tables: list[Table], bounds: tuple[float, ...])
         "source_report": {"path": str(meta["report_path"]), "sha256": meta["report_sha256"],
                           "year": int(meta["report_year"]) if meta["report_year"] else None},
         "generated_by": meta["generated_by"],
-        "licence": LICENCE, "attribution": ATTRIBUTION,
+        "licence": LICENCE + "".join(f" Online geocoding: {line}."
+                                     for line in meta.get("data_licences", [])),
+        "attribution": ATTRIBUTION + [a for a in meta.get("data_attribution", [])
+                                      if a not in ATTRIBUTION],
         "crs": "EPSG:4326 (WGS 84 longitude/latitude); lengths and areas computed in "
                f"{settings.metric_crs}",
         "extent_wgs84": [round(v, 6) for v in bounds],

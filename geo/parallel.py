@@ -11,19 +11,22 @@ comes back.
 Where ``fork`` is not available (Windows, macOS defaults) or ``GEO_WORKERS=0``
 is set, the warm-up and the job simply run in the caller when
 :meth:`Worker.result` is asked for.  Errors in the worker come back as
-:class:`geo.errors.OutputError` carrying the original message; a worker that dies
-without a word (killed, crashed) is reported with its exit code.
+ the same exception: a :class:`geo.errors.GeoError` as the one-line message it
+is, any other exception (a bug) with the worker's traceback chained to it as a
+:class:`geo.errors.RemoteTraceback`, as :mod:`concurrent.futures` does.  A worker
+that dies without a word (killed, crashed) is reported with its exit code.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from .errors import GeoError, OutputError
+from .errors import GeoError, OutputError, RemoteTraceback
 
 
 def _fork_available() -> bool:
@@ -83,13 +86,13 @@ class Worker:
         self._results.close()
         if status == "ok":
             return payload
-        if status == "geo":
-            raise OutputError(payload)
         if status == "died":
             raise OutputError(f"the worker writing outputs stopped (exit code "
                               f"{process.exitcode})", fix="rebuild; report it if it recurs")
-        raise OutputError(f"the worker writing outputs failed: {payload}",
-                          fix="this is a bug: please report it with the message above")
+        error, remote = payload
+        if isinstance(error, GeoError):
+            raise error
+        raise error from RemoteTraceback(remote)
 
     def cancel(self) -> None:
         """Stop the worker (if still running) and wait for it to exit."""
@@ -134,9 +137,16 @@ def _worker_main(jobs, send, warmup: Callable[[], Any]) -> None:
         send.send(("ok", func(*args)))
     except EOFError:
         pass  # the caller went away before submitting
-    except GeoError as exc:
-        send.send(("geo", str(exc)))
     except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
-        send.send(("error", traceback.format_exception_only(type(exc), exc)[-1].strip()))
+        send.send(("error", (_picklable(exc), "".join(traceback.format_exception(exc)))))
     finally:
         send.close()
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    """``exc`` itself if it survives pickling, else a RuntimeError with its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - any pickling failure
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc

@@ -68,11 +68,16 @@ class Stages:
     reference: pd.DataFrame = field(default_factory=empty_comparison)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    online: object = None  # geo.online.OnlineResult of `geo build --online`, else None
 
     @property
     def meta(self) -> dict:
         year = getattr(self.document, "report_year", None)
-        return {
+        extra = {}
+        if self.online is not None and self.online.attributions:  # only online builds
+            extra = {"data_attribution": self.online.attributions,
+                     "data_licences": self.online.licences}
+        return extra | {
             "name": self.name, "city": self.city, "report_path": self.report_path.name,
             "report_sha256": self.report_sha256, "report_year": year,
             "title": f"{self.city}{year or ''}年政府工作报告项目地图",
@@ -117,6 +122,7 @@ def _timed(timings: dict[str, float], stage: str, func: Callable, *args, **kwarg
 
 def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
                gazetteer_path: Path | None = None, districts_path: Path | None = None,
+               online: bool = False,
                progress: Callable[[str], None] = lambda s: None) -> Stages:
     """Compute every table for one report (no output is written)."""
     timings: dict[str, float] = {}
@@ -137,7 +143,7 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
                           fix="check that this is a government work report; `geo extract` "
                               "lists what is found")
 
-    city_files = settings.city_data.get(city, {})
+    city_files = settings.city_files(city)
     districts_path = districts_path or city_files.get("districts")
     districts = _timed(timings, "districts", _cached,
                        ("districts", city, _file_key(districts_path)),
@@ -157,7 +163,19 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     matches = _timed(timings, "geocode", match_names, list(mentions["name"]), gazetteer, city)
     projects, candidates, unresolved = _timed(timings, "geocode", locate, table, mentions,
                                               matches, gazetteer, districts, city)
+    online_result = None
+    if online:
+        from .online import run_online
+
+        projects, unresolved, online_result = _timed(
+            timings, "online", run_online, projects, unresolved, own_sentences(mentions),
+            districts, city, city_files.get("decisions"), progress)
+    elif gazetteer is None:
+        progress(f"warning: no gazetteer for {city} and no online sources: projects are placed "
+                 f"at county level at best (add data/raw/{city}_gazetteer.csv, see "
+                 "data/raw/GAZETTEER.md, or run `geo build --online`)")
     projects = unplace_merged(merge_projects(projects, mentions, city, same_site(projects)))
+    projects = assign_themes(projects)
     active = projects[projects["merged_into"] == ""]
     allocation = _timed(timings, "districts", allocate, active, districts)
     projects = _finish_projects(projects, allocation)
@@ -170,7 +188,7 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
                        else None)
     stages = Stages(name, city, report, hashlib.sha256(text.encode("utf-8")).hexdigest(), doc,
                     sections, mentions, projects, candidates, unresolved, districts, allocation,
-                    summary, checks, reference, timings, list(doc.warnings))
+                    summary, checks, reference, timings, list(doc.warnings), online_result)
     c = stages.counts()
     progress(f"geocode: {c['located']} located, {c['unresolved']} unresolved "
              f"({_precision_breakdown(projects)})")
@@ -215,11 +233,16 @@ def _precision_breakdown(projects: gpd.GeoDataFrame) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
-def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Add labels, themes, geometry type, districts, lengths and areas; order columns."""
-    projects = projects.copy()
+def assign_themes(projects: pd.DataFrame) -> pd.DataFrame:
+    """Set each project's ``theme`` from its final kind (the gazetteer's kind wins over
+    the extractor's), once: every later table reads this column."""
     theme = resources.theme_of_kind()
-    projects["theme"] = projects["kind"].map(lambda k: theme.get(k, "urban"))
+    return projects.assign(theme=projects["kind"].map(lambda k: theme.get(k, "urban")))
+
+
+def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Add labels, geometry type, districts, lengths and areas; order columns."""
+    projects = projects.copy()
     labels = {s["code"]: s for s in resources.statuses()}
     projects["status_label_zh"] = projects["status"].map(lambda s: labels[s]["zh"])
     projects["status_label_en"] = projects["status"].map(lambda s: labels[s]["en"])
@@ -431,6 +454,10 @@ def _write_tables(stages: Stages, paths: dict[str, Path]) -> None:
     write_csv(paths["allocation"], stages.allocation)
     write_csv(paths["unresolved"], stages.unresolved)
     write_csv(paths["candidates"], stages.candidates)
+    if stages.online is not None:
+        from .online import write_online
+
+        write_online(stages.online, paths["candidates"].parent)
     write_csv(paths["checks"], stages.checks)
     write_csv(paths["reference"], stages.reference)
     write_text(paths["download_geojson"], geojson)
@@ -451,6 +478,7 @@ def build(report: Path | None = None, *, city: str | None = None, name: str | No
     """Build every output for ``report`` (default: the Ningbo 2024 report)."""
     report = Path(report) if report else settings.default_report
     city = city or settings.default_city
+    online = online or settings.use_network
     if name is None:
         name = settings.default_name if report == settings.default_report else report.stem
     paths = output_paths(name, root)  # checks the name before any folder is created
@@ -462,28 +490,9 @@ def build(report: Path | None = None, *, city: str | None = None, name: str | No
         if recover(journal_path(paths)):
             progress("recovered: finished the output switch of an interrupted build")
         sweep_temporaries(paths.values())
-        stages = run_stages(report, city=city, name=name, progress=progress)
-        if online:
-            _online_candidates(stages, paths, progress)
+        stages = run_stages(report, city=city, name=name, online=online, progress=progress)
         write_outputs(stages, paths, progress=progress, map_worker=map_worker)
     c = stages.counts()
     progress(f"done: {c['mentions']} mentions, {c['projects']} projects, {c['located']} located, "
              f"{c['unresolved']} unresolved")
     return BuildResult(stages, paths)
-
-
-def _online_candidates(stages: Stages, paths: dict[str, Path],
-                       progress: Callable[[str], None]) -> None:
-    """Ask OpenStreetMap about unresolved projects; write reviewable candidates only."""
-    from .districts import city_outline
-    from .online import search_osm, write_candidates
-
-    names = [(r.project_id, r.name) for r in stages.unresolved.itertuples()]
-    previous, settings.use_network = settings.use_network, True  # this call only
-    try:
-        frame = search_osm(names, city_outline(stages.districts), city=stages.city)
-    finally:
-        settings.use_network = previous
-    target = paths["candidates"].with_name("osm_candidates.csv")
-    write_candidates(target, frame)
-    progress(f"online: {len(frame)} OSM candidates for review in {target}")

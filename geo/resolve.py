@@ -24,7 +24,6 @@ from collections import Counter
 
 import pandas as pd
 
-from . import resources
 from .names import city_prefixes, normalize_name
 from .schema import MENTIONS
 
@@ -56,7 +55,7 @@ def resolve(mentions: pd.DataFrame, city: str) -> tuple[pd.DataFrame, pd.DataFra
     join in ``merged_into`` and never changes an id.
 
     Returns ``(mentions, projects)``; ``projects`` has project_id, key, name, kind,
-    theme, status, status_phrase, status_year, part, section, section_title,
+    status, status_phrase, status_year, part, section, section_title,
     n_mentions, names (all distinct spellings, '|' separated), first_start.
     """
     mentions = mentions.copy()
@@ -69,7 +68,7 @@ def resolve(mentions: pd.DataFrame, city: str) -> tuple[pd.DataFrame, pd.DataFra
 
 
 #: Project columns :func:`project_table` derives from the mentions.
-AGGREGATES = ("key", "name", "names", "kind", "theme", "status", "status_phrase",
+AGGREGATES = ("key", "name", "names", "kind", "status", "status_phrase",
               "status_year", "part", "section", "section_title", "n_mentions", "first_start")
 
 
@@ -78,7 +77,6 @@ def project_table(mentions: pd.DataFrame, group: pd.Series) -> pd.DataFrame:
     preferred name, spellings, kind and the status of its latest mention.
 
     ``mentions`` needs a ``key`` column (the project key of each mention)."""
-    theme = resources.theme_of_kind()
     records = mentions[["name", "kind", "status", "status_phrase", "year", "part",
                         "section", "section_title", "start", "key"]].to_dict("records")
     groups: dict[str, list[dict]] = {}
@@ -95,7 +93,6 @@ def project_table(mentions: pd.DataFrame, group: pd.Series) -> pd.DataFrame:
             "name": max(names, key=lambda n: (len(_BRACKETS.sub("", n)), -names.index(n))),
             "names": "|".join(names),
             "kind": kind,
-            "theme": theme.get(kind, "urban"),
             "status": latest["status"],
             "status_phrase": latest["status_phrase"],
             "status_year": latest["year"],

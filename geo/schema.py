@@ -23,6 +23,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from .errors import SchemaError
+
 #: Normalised status codes, in lifecycle order (the order used in legends).
 STATUSES: tuple[str, ...] = ("completed", "under_construction", "started", "planning", "other")
 
@@ -101,9 +103,6 @@ UNRESOLVED = ["project_id", "name", "kind", "status", "reason"]
 
 DISTRICTS = ["adcode", "name", "area_km2"]
 
-
-class SchemaError(AssertionError):
-    """A table passed between stages lacks columns its schema requires."""
 
 
 def check_columns(frame: pd.DataFrame, columns: Iterable[str], table: str) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 Change them in code (``geo.settings.cache_folder = ...``) or through the
 environment variables named beside each value.  Nothing here touches the
-network; ``geo.online`` reads ``use_network`` and the rate limit.
+network; ``geo.online`` and ``geo.sources`` read the online settings below.
 """
 
 from __future__ import annotations
@@ -10,8 +10,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: Root of the repository (outputs default to folders under it).
-root: Path = Path(os.environ.get("GEO_ROOT", Path(__file__).resolve().parent.parent))
+
+def _default_root() -> Path:
+    """Where data and outputs live: ``GEO_ROOT`` if set; else the checkout this
+    package runs from (an editable install); else the current directory (an
+    installed package keeps nothing of the user's next to its code)."""
+    if os.environ.get("GEO_ROOT"):
+        return Path(os.environ["GEO_ROOT"])
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "data" / "raw").is_dir():
+        return checkout
+    return Path.cwd()
+
+
+#: Root of the data and outputs (data/raw, data/processed, layers, maps).
+root: Path = _default_root()
 
 #: Default build.
 default_report: Path = root / "data" / "raw" / "ningbo_2024.txt"
@@ -37,9 +50,9 @@ maps_folder: Path = root / "maps"
 #: Projected CRS for lengths and areas around Ningbo (UTM 51N, metres).
 metric_crs: str = "EPSG:32651"
 
-#: Network: off unless ``geo build --online``; polite pause between requests (s).
+#: Network: off unless ``geo build --online`` (or GEO_ONLINE=1).  osmnx paces OSM
+#: requests itself (Overpass slots, 1 s before each uncached Nominatim request).
 use_network: bool = os.environ.get("GEO_ONLINE", "") == "1"
-request_pause: float = 1.0
 cache_folder: Path = Path(os.environ.get("GEO_CACHE", root / "data" / "cache"))
 
 #: Fuzzy-match threshold (0..1) for gazetteer names.
@@ -51,3 +64,49 @@ coastal_buffer_km: float = 25.0
 #: Base map for the web map: "osm" (default), "tianditu" (needs key), "gaode".
 basemap: str = os.environ.get("GEO_BASEMAP", "osm")
 tianditu_key: str = os.environ.get("TIANDITU_KEY", "")
+
+#: Online sources (``geo build --online``): which to ask, in order after the gazetteer;
+#: a TCP check of each source's hosts first, failing after this many seconds.
+online_sources: tuple[str, ...] = tuple(
+    s for s in os.environ.get("GEO_SOURCES", "osm,tianditu").split(",") if s)
+reachability_timeout: float = 2.0
+requests_timeout: float = 30.0
+user_agent: str = "geo-report-map (maps the projects of Chinese government work reports)"
+tianditu_pause: float = 0.5
+tianditu_geocoder: bool = True
+
+#: Gating: a candidate goes on the map automatically only when its score is at
+#: least ``accept_score``, its category fits the project's kind, it lies in the
+#: county the text names (if any) and no other candidate scores within ``tie_margin``.
+accept_score: float = 0.9
+tie_margin: float = 0.05
+
+#: Folders searched for a city's data files named after the city
+#: (``<城市名>_gazetteer.csv``, ``_districts.geojson``, ``_reference.csv``,
+#: ``_decisions.csv``), after the entries of ``city_data``.
+data_folders: list[Path] = [root / "data" / "raw"]
+
+
+def city_files(city: str) -> dict[str, Path]:
+    """The data files of ``city``: its ``city_data`` entry, else files named after it.
+
+    A file ``<城市名>_<kind>.<ext>`` (or without 市: ``临江_gazetteer.csv``) in one of
+    ``data_folders`` is found without any code change; kinds are ``gazetteer``
+    (.csv), ``districts`` (.geojson), ``reference`` (.csv) and ``decisions`` (.csv).
+    """
+    found = dict(city_data.get(city, {}))
+    short = city[:-1] if city.endswith("市") and len(city) > 2 else city
+    for kind, ext in (("gazetteer", "csv"), ("districts", "geojson"), ("reference", "csv"),
+                      ("decisions", "csv")):
+        if kind in found:
+            continue
+        for folder in data_folders:
+            hits = [Path(folder) / f"{stem}_{kind}.{ext}" for stem in dict.fromkeys((city, short))]
+            hit = next((h for h in hits if h.is_file()), None)
+            if hit is not None:
+                found[kind] = hit
+                break
+    if "decisions" not in found and "gazetteer" in found:  # beside the gazetteer
+        found["decisions"] = Path(found["gazetteer"]).with_name(
+            Path(found["gazetteer"]).name.replace("_gazetteer.csv", "_decisions.csv"))
+    return found

@@ -46,7 +46,7 @@ from shapely.geometry import mapping
 
 from . import resources, settings
 from . import webmap_assets as assets
-from .errors import GeoError
+from .errors import BasemapError, GeoError
 from .io import write_text
 
 #: Decimal places kept in coordinates (5 decimals ≈ 1 m).
@@ -61,9 +61,6 @@ DISTRICT_PANE = "geomap-districts"
 _HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
-
-class BasemapError(GeoError, ValueError):
-    """The requested base map cannot be used (unknown name or missing key)."""
 
 
 # ----------------------------------------------------------------------------
@@ -126,6 +123,15 @@ def basemaps(choice: str | None = None, key: str | None = None) -> list[dict]:
     if key:
         maps = [tianditu(key), OSM] if choice == "tianditu" else [OSM, tianditu(key)]
     return maps
+
+
+def _with_data_attribution(spec: dict, lines: list[str]) -> dict:
+    """The base map with the attribution of the online sources whose geometries are drawn
+    (ODbL for OSM, 天地图's terms) appended, so it shows in the map's corner."""
+    if not lines:
+        return spec
+    return {**spec, "attr": spec["attr"] + " | 数据 data: "
+            + "; ".join(html.escape(line) for line in lines)}
 
 
 def _add_basemaps(fmap: folium.Map, maps: list[dict]) -> None:
@@ -524,7 +530,7 @@ def build_map(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
 def _page(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: gpd.GeoDataFrame,
           districts: gpd.GeoDataFrame, meta: dict, downloads: dict[str, str] | None) -> str:
     """The page without its variant mark (full or embed); see :func:`_set_variant`."""
-    maps = basemaps()
+    maps = [_with_data_attribution(m, meta.get("data_attribution", [])) for m in basemaps()]
     gcj02 = maps[0]["id"] == "gaode"
     projects = _sorted_projects(projects)
     doc = _document(projects, mentions, summary, meta, downloads, maps)

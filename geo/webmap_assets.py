@@ -18,11 +18,7 @@ import re
 from functools import cache
 from importlib import resources
 
-from .errors import GeoError
-
-
-class AssetError(GeoError, RuntimeError):
-    """A vendored asset is missing or does not match its manifest sha256."""
+from .errors import AssetError
 
 
 def _resource_bytes(*parts: str) -> bytes:

@@ -16,6 +16,8 @@ from shapely.geometry import LineString, Point, Polygon
 
 from geo import districts as gd
 from geo import settings
+from geo.errors import GeoError
+from geo.pipeline import assign_themes
 
 ROOT = Path(__file__).resolve().parent.parent
 NINGBO_FILE = ROOT / "data" / "raw" / "ningbo_districts.geojson"
@@ -69,7 +71,7 @@ def _projects(rows: list[tuple]) -> gpd.GeoDataFrame:
     frame = pd.DataFrame(rows, columns=["project_id", "name", "kind", "status", "precision",
                                         "geom"])
     geoms = [None if g is None else _wgs(g) for g in frame.pop("geom")]
-    return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
+    return assign_themes(gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326"))
 
 
 @pytest.fixture
@@ -364,7 +366,7 @@ def test_jiangbei_resolved_by_city():
 
 def test_unknown_city_is_a_clear_error():
     pytest.importorskip("cnmaps")
-    with pytest.raises(gd.GeoError, match="火星市"):
+    with pytest.raises(GeoError, match="火星市"):
         gd.load_districts("火星市")
 
 
@@ -381,7 +383,7 @@ def test_missing_cnmaps_names_the_package(monkeypatch, tmp_path):
     import sys
 
     monkeypatch.setitem(sys.modules, "cnmaps", None)     # makes `import cnmaps` fail
-    with pytest.raises(gd.GeoError, match="pip install cnmaps"):
+    with pytest.raises(GeoError, match="pip install cnmaps"):
         gd.load_districts("温州市", tmp_path / "missing.geojson")
 
 

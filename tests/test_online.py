@@ -1,30 +1,26 @@
-"""Tests of geo.online: OSM name matching, boundary filtering, osmnx cache, network guard.
+"""Tests of the OSM source (geo.sources.osm): name matching, boundary filtering, osmnx set-up.
 
-All tests are offline: the network is blocked wherever osmnx could reach it.
+All tests are offline (an OSM XML file through ``ox.features_from_xml``); the
+online path runs on recorded answers in tests/test_anycity.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import shutil
 import socket
 import sys
-from collections import OrderedDict
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 import requests
 from shapely.geometry import box
 
-from geo import names, online, settings
+from geo import names
 from geo.errors import DependencyError, GeoError
-from geo.schema import CANDIDATES
+from geo.sources import COLUMNS, Area, Query
+from geo.sources import osm as online
 
 DATA = Path(__file__).parent / "data"
 OSM_XML = DATA / "osm_sample.osm"
-NOMINATIM_ANSWER = DATA / "osm_cache" / "nominatim_laowaitan.json"
 BOUNDARY = box(121.0, 29.5, 122.0, 30.3)  # around Ningbo; Shanghai (31.23 N) is outside
 
 NAMES = [
@@ -69,7 +65,6 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     monkeypatch.setattr(socket, "gethostbyname", refuse)
     pauses: list[float] = []
-    monkeypatch.setattr(online.time, "sleep", pauses.append)
     monkeypatch.setattr(sys.modules["osmnx._nominatim"].time, "sleep", pauses.append)
     return pauses
 
@@ -105,37 +100,43 @@ def test_match_score_rules():
 
 # --------------------------------------------------------------------------- offline XML
 
-def test_search_osm_xml_matches_and_excludes(no_network):
-    frame = online.search_osm(NAMES, BOUNDARY, xml_path=OSM_XML)
-    assert list(frame.columns[: len(CANDIDATES)]) == CANDIDATES
-    assert frame.crs.to_epsg() == 4326
-    found = rows_by_project(frame)
+def search(names_, boundary=BOUNDARY):
+    queries = [Query(pid, name, "other") for pid, name in names_]
+    area = Area("宁波市", boundary, None)
+    rows = online.OsmSource(xml_path=OSM_XML, use_nominatim=False).search(queries, area)
+    return rows
 
-    line6 = found["P-line6"].iloc[0]
-    assert (line6.candidate, line6.rule, line6.score, line6.chosen) == (
-        "宁波轨道交通6号线", "osm_name_exact", 1.0, True)
-    assert (line6.railway, line6.construction) == ("construction", "subway")
-    assert line6.osm_ids == "way/1001;way/1002"  # two ways, one candidate, one line
-    assert line6.geometry.geom_type == "LineString" and len(line6.geometry.coords) == 3
+
+def by_project(rows):
+    found = {}
+    for row in rows:
+        found.setdefault(row["project_id"], []).append(row)
+    return found
+
+
+def test_xml_matches_and_excludes(no_network):
+    rows = search(NAMES)
+    assert all(set(COLUMNS) <= set(r) for r in rows)
+    found = by_project(rows)
+    line6 = found["P-line6"][0]
+    assert (line6["candidate"], line6["score"], line6["source"]) == ("宁波轨道交通6号线", 1.0, "osm")
+    assert line6["category"] == "railway=construction"
+    assert line6["candidate_id"] == "way/1001;way/1002"  # two ways, one candidate, one line
+    assert line6["element"] == "OSM way 1001 + 1 more" and line6["precision"] == "surveyed"
+    assert "ODbL" in line6["licence"]
+    assert line6["geometry"].geom_type == "LineString" and len(line6["geometry"].coords) == 3
     assert len(found["P-line6"]) == 1  # line 1 never matches line 6
-
-    phase = found["P-line6-phase1"].iloc[0]
-    assert phase.rule == "osm_name_fuzzy" and phase.score < 1 and not phase.chosen
-
-    park = found["P-park"].iloc[0]
-    assert (park.gazetteer_row, park.leisure, park.geometry.geom_type) == (
-        "way/2001", "park", "Polygon")
-    short = found["P-park-short"].iloc[0]
-    assert (short.gazetteer_row, short.rule, short.chosen) == ("way/2001", "osm_name_fuzzy", False)
-    hospital = found["P-hospital"]  # 宁波大学附属第一医院 (outside) is no candidate either way
-    assert list(hospital.gazetteer_row) == ["node/301"] and hospital.iloc[0].amenity == "hospital"
-    assert found["P-phase1"].iloc[0].gazetteer_row == "way/4001"
-
+    assert found["P-line6-phase1"][0]["score"] < 1
+    park = found["P-park"][0]
+    assert (park["candidate_id"], park["category"], park["geometry"].geom_type) == (
+        "way/2001", "leisure=park", "Polygon")
+    assert found["P-park-short"][0]["score"] < 1
+    hospital = found["P-hospital"]
+    assert [h["candidate_id"] for h in hospital] == ["node/301"]
+    assert hospital[0]["precision"] == "site"  # a POI node
     for absent in ("P-outside", "P-phase2", "P-shop"):
         assert absent not in found, absent
-    schools = found["P-school"]
-    assert list(schools.gazetteer_row) == ["node/801", "node/802"]
-    assert not schools.chosen.any()  # two exact matches: for the reviewer to pick
+    assert [s["candidate_id"] for s in found["P-school"]] == ["node/801", "node/802"]
     assert no_network == []
 
 
@@ -147,58 +148,32 @@ def test_outside_element_exists_in_xml_but_is_excluded():
     assert "node/601" not in set(everything.osm_id)  # shop: not a queried tag
 
 
-def test_no_feature_inside_boundary_gives_empty_frame():
-    frame = online.search_osm(NAMES, box(100.0, 20.0, 100.1, 20.1), xml_path=OSM_XML)
-    assert frame.empty and list(frame.columns) == [*online.COLUMNS, "geometry"]
+def test_no_feature_inside_boundary_gives_no_rows():
+    assert search(NAMES, box(100.0, 20.0, 100.1, 20.1)) == []
 
 
 def test_boundary_must_be_polygon():
     with pytest.raises(GeoError, match="Polygon"):
-        online.search_osm(NAMES, BOUNDARY.exterior, xml_path=OSM_XML)
+        search(NAMES, BOUNDARY.exterior)
 
 
-def test_write_candidates_deterministic(tmp_path):
-    frame = online.search_osm(list(reversed(NAMES)), BOUNDARY, xml_path=OSM_XML)
-    first = online.write_candidates(tmp_path / "a" / "osm_candidates.csv", frame)
-    again = online.search_osm(NAMES, BOUNDARY, xml_path=OSM_XML)
-    second = online.write_candidates(tmp_path / "b" / "osm_candidates.csv", again)
-    assert first.read_bytes() == second.read_bytes()
-    geojson_a = first.with_suffix(".geojson").read_bytes()
-    assert geojson_a == second.with_suffix(".geojson").read_bytes()
-    collection = json.loads(geojson_a)
-    assert "OpenStreetMap" in collection["attribution"]
-    assert len(collection["features"]) == len(frame)
-    header = first.read_text("utf-8").splitlines()[0].split(",")
-    assert header == online.COLUMNS
-    assert sorted(tmp_path.joinpath("a").iterdir()) == [first, first.with_suffix(".geojson")]
-
-
-def test_empty_result_writes_headers(tmp_path):
-    frame = online.search_osm([("P-x", "不存在的项目")], BOUNDARY, xml_path=OSM_XML)
-    assert frame.empty
-    path = online.write_candidates(tmp_path / "osm_candidates.csv", frame)
-    assert path.read_text("utf-8") == ",".join(online.COLUMNS) + "\n"
-
-
-# --------------------------------------------------------------------------- network guard
-
-def test_default_path_refuses_network(monkeypatch, no_network):
-    monkeypatch.setattr(settings, "use_network", False)
-    with pytest.raises(GeoError, match="network is disabled") as info:
-        online.search_osm(NAMES, BOUNDARY)
-    assert "geo build --online" in str(info.value)
-    assert no_network == []
+def test_deterministic_whatever_the_order():
+    key = lambda r: (r["project_id"], r["candidate_id"])  # noqa: E731
+    first = sorted(search(NAMES), key=key)
+    again = sorted(search(list(reversed(NAMES))), key=key)
+    assert [(r["candidate_id"], r["score"], r["geometry"].wkt) for r in first] == [
+        (r["candidate_id"], r["score"], r["geometry"].wkt) for r in again]
 
 
 def test_missing_osmnx_gives_dependency_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "osmnx", None)  # makes `import osmnx` fail
     with pytest.raises(DependencyError) as info:
-        online.search_osm(NAMES, BOUNDARY, xml_path=OSM_XML)
+        search(NAMES)
     message = str(info.value)
     assert "\n" not in message and "pip install osmnx" in message and "--online" in message
 
 
-def test_configure_osmnx(tmp_path):
+def test_configure_osmnx_uses_public_settings(tmp_path):
     online.configure_osmnx(tmp_path)
     assert ox.settings.use_cache and ox.settings.overpass_rate_limit
     assert Path(ox.settings.cache_folder) == tmp_path
@@ -206,62 +181,27 @@ def test_configure_osmnx(tmp_path):
     assert ox.settings.http_accept_language.startswith("zh")
 
 
-# --------------------------------------------------------------------------- osmnx cache
-
-def prefill_nominatim(cache: Path, query: dict[str, str]) -> Path:
-    """Copy the canned answer to where osmnx 2.1 looks for ``query``; check the file name."""
-    params = [("format", "json"), ("polygon_geojson", "1"), ("dedupe", "0"), ("limit", "1")]
-    params += sorted(query.items())
-    url = "https://nominatim.openstreetmap.org/search?" + urlencode(params)
-    name = hashlib.sha1(url.encode("utf-8")).hexdigest() + ".json"
-    target = online.nominatim_cache_file(query)
-    assert target == cache / name
-    shutil.copyfile(NOMINATIM_ANSWER, target)
-    return target
+def test_no_private_osmnx_names_in_code():
+    """Issue 17: only osmnx's public API (no ox._errors, no copy of its cache key)."""
+    root = Path(__file__).parent.parent / "geo"
+    for path in root.rglob("*.py"):
+        text = path.read_text("utf-8")
+        assert "ox._" not in text and "osmnx._" not in text, path
+    for path in [root / "online.py", *root.joinpath("sources").glob("*.py")]:
+        assert "sha1" not in path.read_text("utf-8"), path  # osmnx's cache key is osmnx's
 
 
-def test_geocode_to_gdf_answers_from_cache(tmp_path, no_network):
-    online.configure_osmnx(tmp_path)
-    query = online.nominatim_query("宁波老外滩", "宁波市", BOUNDARY)
-    with pytest.raises(Blocked):  # proves the network really is blocked
-        ox.geocode_to_gdf(query, which_result=1)
-    prefill_nominatim(tmp_path, query)
-    gdf = ox.geocode_to_gdf(query, which_result=1)
-    assert gdf.loc[0, "name"] == "老外滩"
-    assert gdf.loc[0, "osm_id"] == 9001 and gdf.geometry[0].geom_type == "Polygon"
+def test_nominatim_line_is_surveyed_area_is_approximate():
+    import geopandas as gpd
+    from shapely.geometry import LineString
 
+    line = gpd.GeoSeries([LineString([(121.5, 29.8), (121.6, 29.9)])]).iloc[0]
+    import pandas as pd
 
-def prefill_overpass(cache: Path) -> None:
-    """Cache an Overpass answer (the sample XML as JSON) for the features query of BOUNDARY."""
-    overpass = sys.modules["osmnx._overpass"]
-    osm_xml = sys.modules["osmnx._osm_xml"]
-    for coords in overpass._make_overpass_polygon_coord_strs(BOUNDARY):
-        query = overpass._create_overpass_features_query(coords, online.QUERY_TAGS)
-        url = requests.Request("GET", ox.settings.overpass_url.rstrip("/") + "/interpreter",
-                               params=OrderedDict(data=query)).prepare().url
-        answer = osm_xml._overpass_json_from_xml(OSM_XML, "utf-8")
-        digest = hashlib.sha1(url.encode("utf-8")).hexdigest()
-        cache.joinpath(f"{digest}.json").write_text(json.dumps(answer), "utf-8")
-
-
-def test_search_osm_online_from_cache(monkeypatch, tmp_path, no_network):
-    """The online path (Overpass, then Nominatim for the rest) runs from the cache alone."""
-    monkeypatch.setattr(settings, "use_network", True)
-    monkeypatch.setattr(settings, "cache_folder", tmp_path)
-    online.configure_osmnx()
-    prefill_overpass(tmp_path)
-    prefill_nominatim(tmp_path, online.nominatim_query("宁波老外滩", "宁波市", BOUNDARY))
-    names = [("P-line6", "轨道交通6号线"), ("P-outside", "宁波大学附属第一医院"),
-             ("P-bund", "宁波老外滩")]
-    # P-outside is not in the feature set, so it goes to Nominatim, uncached -> blocked.
-    with pytest.raises(GeoError, match="OpenStreetMap request failed"):
-        online.search_osm(names, BOUNDARY)
-    assert settings.request_pause in no_network  # paused politely before the miss
-    no_network.clear()
-    frame = online.search_osm(names[::2], BOUNDARY)
-    found = rows_by_project(frame)
-    assert found["P-line6"].iloc[0].rule == "osm_name_exact"
-    bund = found["P-bund"].iloc[0]  # not in the Overpass features: found by Nominatim
-    assert (bund.rule, bund.gazetteer_row, bund.candidate) == ("nominatim", "way/9001", "老外滩")
-    assert bund.score == 1.0 and bund.chosen
-    assert no_network == []  # everything came from the cache: no pause, no request
+    result = pd.Series({"name": "宁波老外滩", "class": "highway", "type": "primary",
+                        "osm_type": "way", "osm_id": 1, "geometry": line})
+    row = online._nominatim_candidate("P-x", "宁波老外滩", result, ("宁波市", "宁波"))
+    assert row["precision"] == "surveyed" and row["element"] == "OSM way 1 (Nominatim)"
+    result["geometry"] = BOUNDARY
+    row = online._nominatim_candidate("P-x", "宁波老外滩", result, ("宁波市", "宁波"))
+    assert row["precision"] == "approximate" and row["geometry"].geom_type == "Point"

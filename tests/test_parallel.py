@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from geo.errors import OutputError, ReportError
+from geo.errors import OutputError, RemoteTraceback, ReportError
 from geo.parallel import Worker
 
 
@@ -21,6 +21,19 @@ def _geo_error():
 
 def _bug():
     raise ZeroDivisionError("boom")
+
+
+class _Unpicklable(Exception):
+    def __init__(self, text, handle):
+        super().__init__(text)
+        self.handle = handle
+
+    def __reduce__(self):
+        raise TypeError("cannot pickle")
+
+
+def _unpicklable_bug():
+    raise _Unpicklable("odd", object())
 
 
 def _die():
@@ -54,10 +67,21 @@ def _run(func, *args):
 def test_result_and_errors(monkeypatch, workers):
     monkeypatch.setenv("GEO_WORKERS", workers)
     assert _run(_add, 2, 3) == 5
-    with pytest.raises((OutputError, ReportError), match="bad thing"):
+    with pytest.raises(ReportError, match="x.txt: bad thing"):
         _run(_geo_error)
-    with pytest.raises((OutputError, ZeroDivisionError), match="boom"):
+    with pytest.raises(ZeroDivisionError, match="boom") as info:
         _run(_bug)
+    if workers == "1":  # the worker's traceback travels with the bug
+        cause = info.value.__cause__
+        assert isinstance(cause, RemoteTraceback)
+        assert "_bug" in str(cause) and "Traceback" in str(cause)
+
+
+def test_an_unpicklable_bug_still_reports_its_type(monkeypatch):
+    monkeypatch.setenv("GEO_WORKERS", "1")
+    with pytest.raises(RuntimeError, match="_Unpicklable: odd") as info:
+        _run(_unpicklable_bug)
+    assert "_unpicklable_bug" in str(info.value.__cause__)
 
 
 def test_warm_up_runs_in_the_worker_before_the_job(monkeypatch):

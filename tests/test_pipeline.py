@@ -172,27 +172,39 @@ def test_district_summary_agrees_between_csv_and_geopackage(ningbo_build):
     assert abs(km - city[[c for c in csv.columns if c.startswith("rail_km")]].sum()) < 0.05
 
 
-def test_online_build_writes_candidates_and_changes_nothing_curated(ningbo_build, tmp_path,
-                                                                   monkeypatch):
-    """--online asks OSM about unresolved projects (here: a local OSM XML file, no network)
-    and only writes reviewable candidates; the curated results are unchanged."""
+def test_online_build_keeps_curated_results_and_gates_the_rest(ningbo_build, tmp_path,
+                                                                monkeypatch):
+    """--online asks OSM (here: a local OSM XML file, no network) only about projects the
+    gazetteer does not locate; every gazetteer answer stays as it was."""
+    import pandas as pd
     from conftest import DATA
 
     import geo.online as online
     from geo import settings
     from geo.pipeline import build
+    from geo.sources.osm import OsmSource
 
-    real = online.search_osm
     asked = []
 
-    def offline(names, boundary, **kwargs):
-        asked.extend(names)
-        return real(names, boundary, xml_path=DATA / "osm_sample.osm", city=kwargs.get("city"))
+    class Offline(OsmSource):
+        def search(self, queries, area):
+            asked.extend(queries)
+            return super().search(queries, area)
 
-    monkeypatch.setattr(online, "search_osm", offline)
+    monkeypatch.setattr(online, "make_source",
+                        lambda name: Offline(xml_path=DATA / "osm_sample.osm",
+                                             use_nominatim=False))
+    monkeypatch.setattr(online, "unreachable", lambda hosts, timeout=None: {})
+    monkeypatch.setattr(settings, "online_sources", ("osm",))
     result = build(root=tmp_path, online=True)
-    candidates = result.paths["candidates"].with_name("osm_candidates.csv")
-    assert candidates.exists() and candidates.with_suffix(".geojson").exists()
-    assert {pid for pid, _ in asked} == set(ningbo_build.stages.unresolved["project_id"])
-    assert result.paths["projects"].read_bytes() == ningbo_build.paths["projects"].read_bytes()
-    assert settings.use_network is False
+    folder = result.paths["candidates"].parent
+    for name in ("online_candidates.csv", "online_candidates.geojson", "review.csv"):
+        assert (folder / name).exists(), name
+    before = ningbo_build.stages.projects.set_index("project_id")
+    curated = before[before["gazetteer_index"].notna() if "gazetteer_index" in before
+                     else before["match_rule"].isin(["exact", "alias", "normalised", "fuzzy"])]
+    assert {q.project_id for q in asked}.isdisjoint(set(curated.index))
+    after = pd.read_csv(result.paths["projects"], dtype=str, keep_default_na=False)
+    after = after.set_index("project_id").loc[curated.index]
+    assert list(after["source"]) == list(curated["source"])
+

@@ -1,0 +1,48 @@
+"""Where the package looks for data and writes outputs."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import geo.settings as settings
+
+
+def _reloaded(monkeypatch, **env):
+    for key, value in env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    return importlib.reload(settings)
+
+
+def test_root_is_the_checkout_when_run_from_one(monkeypatch):
+    try:
+        s = _reloaded(monkeypatch, GEO_ROOT=None)
+        assert (s.root / "pyproject.toml").is_file()
+        assert s.default_report == s.root / "data" / "raw" / "ningbo_2024.txt"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(settings)
+
+
+def test_geo_root_moves_data_and_outputs(monkeypatch, tmp_path):
+    try:
+        s = _reloaded(monkeypatch, GEO_ROOT=str(tmp_path))
+        assert s.root == tmp_path
+        assert s.layers_folder == tmp_path / "layers"
+        assert s.city_data["宁波市"]["gazetteer"].parent == tmp_path / "data" / "raw"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(settings)
+
+
+def test_an_installed_package_uses_the_working_directory(monkeypatch, tmp_path):
+    """Outside a checkout (a wheel in site-packages) the root is the current directory."""
+    fake = tmp_path / "site-packages" / "geo" / "settings.py"
+    fake.parent.mkdir(parents=True)
+    monkeypatch.delenv("GEO_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(settings, "__file__", str(fake))
+    assert settings._default_root() == Path.cwd()
