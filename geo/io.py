@@ -102,6 +102,12 @@ def transaction(journal: Path | None = None) -> Iterator[None]:
         raise
     finally:
         _pending.reset(token)
+    blocked = [target for _, target in pending if target.is_dir()]
+    if blocked:  # refuse before the first rename, so no target is replaced
+        for tmp, _ in pending:
+            _remove(tmp)
+        raise OutputError("an output path is a folder", path=blocked[0],
+                          fix="move or delete that folder and rebuild")
     if journal is not None:
         _write_journal(Path(journal), pending)
     for i, (tmp, target) in enumerate(pending):

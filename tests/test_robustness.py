@@ -800,3 +800,15 @@ def test_kill_sweep(tmp_path, capsys):
         outcomes.append(sides.pop())
     capsys.readouterr()
     print("kill outcomes:", outcomes)
+
+
+def test_output_path_that_is_a_folder_replaces_nothing(small, tmp_path, capsys):
+    root = tmp_path / "root"
+    assert main(["build", str(small), "--root", str(root), "--name", "d"]) == 0
+    (root / "maps" / "d_embed.html").unlink()
+    (root / "maps" / "d_embed.html").mkdir()
+    before = digests(root)
+    line = error_line(*run(["build", small, "--root", root, "--name", "d"], capsys)[::2])
+    assert "is a folder" in line and "d_embed.html" in line
+    assert digests(root) == before
+    assert temp_leftovers(root) == []
