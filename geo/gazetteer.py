@@ -203,7 +203,8 @@ def _parse_geometry(path: Path, line: int, name: str, text: str) -> BaseGeometry
     try:
         geom = shapely_wkt.loads(text)
     except Exception as exc:  # shapely raises GEOSException / ValueError variants
-        raise GazetteerError(f"row {name!r}: invalid WKT ({exc})", path=path, line=line,
+        detail = " ".join(str(exc).split())  # GEOS messages may span lines
+        raise GazetteerError(f"row {name!r}: invalid WKT ({detail})", path=path, line=line,
                              fix="write WKT like POINT (lon lat) or LINESTRING (lon lat, ...)"
                              ) from exc
     if geom.is_empty:
