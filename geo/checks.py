@@ -6,7 +6,9 @@
 * a project whose name, or failing that its own sentence, names one county lies
   (at least partly) in that county;
 * lines have a plausible length for their kind (a metro line is not 200 km);
-* no two different projects share an identical geometry by accident.
+* no two different projects share an identical geometry by accident;
+* no axis-aligned box polygons, no linear work (road, railway, …) as a polygon, and a
+  published length (area) matched within 25 % (30 %) unless ``measure_note`` says why.
 
 :func:`check_projects` returns one row per failure (project_id, name, check,
 detail); the build writes them to ``checks.csv`` and warns.
@@ -19,6 +21,13 @@ import pandas as pd
 
 from . import settings
 from .districts import city_outline, distance_to_city_km, district_names_in_text
+from .gazetteer import (
+    AREA_TOLERANCE,
+    LENGTH_TOLERANCE,
+    LINEAR_KINDS,
+    is_axis_aligned_box,
+    measure,
+)
 from .schema import LAND_KINDS
 
 CHECK_COLUMNS = ["project_id", "name", "check", "detail"]
@@ -73,6 +82,7 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
             near = _near_km(geom, [by_name[n] for n in named if n in by_name], districts)
             if near > _allowed_km(geom, land):
                 fail("named_county", f"name names {'、'.join(named)} but the geometry is elsewhere")
+        _check_shape_and_published(p, geom, fail)
         limit = MAX_LENGTH_KM.get(p["kind"])
         if limit and geom.geom_type in ("LineString", "MultiLineString") and length_km > limit:
             fail("length", f"{length_km:.1f} km is implausible for a {p['kind']} (max {limit})")
@@ -85,6 +95,32 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
                          "check": "duplicate_geometry", "detail": f"same geometry as {names}"})
     return pd.DataFrame(rows, columns=CHECK_COLUMNS).sort_values(
         ["project_id", "check"], kind="stable").reset_index(drop=True)
+
+
+def _check_shape_and_published(p: pd.Series, geom, fail) -> None:
+    """No invented boxes, no linear work as a polygon, and a published length
+    (area) matched within 25 % (30 %) unless ``measure_note`` explains it.
+    County-level geometries (the county itself) are exempt from the shape rules."""
+    if p.get("precision") in ("district", "city"):
+        return
+    if is_axis_aligned_box(geom):
+        fail("box", "an axis-aligned rectangle, not an outline")
+    if p["kind"] in LINEAR_KINDS and geom.geom_type in ("Polygon", "MultiPolygon"):
+        fail("linear_as_polygon", f"a {p['kind']} drawn as a polygon")
+    figures = {c: pd.to_numeric(p.get(c), errors="coerce")
+               for c in ("published_length_km", "published_area_km2")}
+    if str(p.get("measure_note") or "") or all(pd.isna(f) for f in figures.values()):
+        return
+    length_km, area_km2 = measure(geom)
+    for column, value, tolerance, types in (
+            ("published_length_km", length_km, LENGTH_TOLERANCE,
+             ("LineString", "MultiLineString")),
+            ("published_area_km2", area_km2, AREA_TOLERANCE, ("Polygon", "MultiPolygon"))):
+        figure = figures[column]
+        off = pd.notna(figure) and abs(value - figure) > tolerance * figure
+        if off and geom.geom_type in types:
+            fail("published_measure", f"measures {value:.1f}, the source states {figure:g}"
+                                      f" ({column})")
 
 
 def _near_km(geom, shapes, districts: gpd.GeoDataFrame) -> float:

@@ -13,20 +13,22 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .provenance import FLAGGED_LABEL
 from .schema import PRECISIONS
+from .survey import class_summary
 
 #: Precision classes that count as located better than the county.
 FINER_THAN_DISTRICT: tuple[str, ...] = PRECISIONS[:PRECISIONS.index("district")]
 
 #: Source classes, in the order they are reported.
 SOURCE_CLASSES: tuple[str, ...] = (
-    "dataset", "cited page", "knowledge", "county fallback", "unresolved",
+    "dataset", "cited page", "flagged copy", "knowledge", "county fallback", "unresolved",
 )
 
 #: Buckets of :attr:`Coverage.by_source`: the source of geometries finer than a
 #: county, then everything placed at county or city level, then the unresolved.
-SOURCE_BUCKETS: tuple[str, ...] = ("dataset", "cited page", "knowledge", "county level",
-                                   "unresolved")
+SOURCE_BUCKETS: tuple[str, ...] = ("dataset", "cited page", "flagged copy", "knowledge",
+                                   "county level", "unresolved")
 
 
 def source_class(source: object) -> str:
@@ -36,6 +38,8 @@ def source_class(source: object) -> str:
       gave the coordinates (source starts with ``dataset:``);
     * ``cited page`` — a web page stated the location (source starts with a URL
       or cites a named publication);
+    * ``flagged copy`` — the only pages are flagged copies or content farms
+      (:data:`geo.provenance.FLAGGED_LABEL`);
     * ``knowledge`` — placed from general knowledge (``knowledge, unverified``);
     * ``county fallback`` — only the county named in the text is known;
     * ``unresolved`` — no geometry.
@@ -50,6 +54,8 @@ def source_class(source: object) -> str:
         return "knowledge"
     if text.startswith("county named"):
         return "county fallback"
+    if text.startswith(FLAGGED_LABEL):
+        return "flagged copy"
     return "cited page"
 
 
@@ -60,7 +66,7 @@ class Coverage:
     projects: int
     located_finer: int
     by_precision: dict[str, int]
-    #: :data:`SOURCE_BUCKETS` -> count; the first three split ``located_finer``.
+    #: :data:`SOURCE_BUCKETS` -> count; the first four split ``located_finer``.
     by_source: dict[str, int]
 
     @property
@@ -92,12 +98,28 @@ def format_coverage(result: Coverage, reference: pd.DataFrame | None = None) -> 
         + "  (sources of the finer geometries, then county level and unresolved)",
     ]
     if reference is not None and len(reference):
-        within = reference["within"].astype(str).str.lower().eq("true")
-        distances = pd.to_numeric(reference["distance_m"])
-        lines.append(
-            f"reference check: {int(within.sum())}/{len(reference)} reference points within"
-            f" their row's tolerance; median distance {distances.median():.0f} m,"
-            f" largest {distances.max():.0f} m")
-        for _, row in reference[~within].iterrows():
-            lines.append(f"  outside: {row['name']} vs {row['feature']}: {row['distance_m']} m")
+        lines.extend(_format_reference(reference))
     return "\n".join(lines)
+
+
+def _format_reference(reference: pd.DataFrame) -> list[str]:
+    """Lines of the reference check: per precision class, the evidence points
+    (independent and leave-one-out) within tolerance; points without a verdict."""
+    within = reference["within"].astype(str).str.lower().isin(("true", "1"))
+    method = reference.get("method", pd.Series("independent", index=reference.index)).astype(str)
+    evidence = method.isin(("independent", "leave-one-out"))
+    lines = [f"reference check: {int((within & evidence).sum())}/{int(evidence.sum())} evidence"
+             f" points within their class's tolerance ({int((~evidence).sum())} drawn-through"
+             " points without a verdict)"]
+    for row in class_summary(reference.assign(method=method)).itertuples():
+        if row.checks:
+            verdict = "holds" if row.within == row.checks else "FAILS"
+            lines.append(f"  {row.precision:<12} tolerance {row.tolerance_m:.0f} m:"
+                         f" {row.within}/{row.checks} within, median {row.median_m:.0f} m,"
+                         f" largest {row.max_m:.0f} m — {verdict}")
+        else:
+            lines.append(f"  {row.precision:<12} no independent check"
+                         f" ({row.drawn_only} drawn-through points only)")
+    for _, row in reference[evidence & ~within].iterrows():
+        lines.append(f"  outside: {row['name']} vs {row['feature']}: {row['distance_m']} m")
+    return lines

@@ -73,6 +73,7 @@ class Lexicon:
     blocked_followers: tuple[str, ...]
     bad_endings: tuple[str, ...]
     bare_ok: frozenset[str]
+    self_naming: tuple[re.Pattern, ...]
     max_modifier: dict[str, int]
     not_followed_by: dict[str, str]
     min_modifier: dict[str, int]
@@ -91,7 +92,8 @@ class Lexicon:
 def lexicon() -> Lexicon:
     """Compile the lexicon once."""
     raw = resources.load("lexicon")
-    heads: list[tuple[str, str]] = [(h, k) for k, hs in raw["heads"].items() for h in hs]
+    records = raw["heads"]
+    heads: list[tuple[str, str]] = [(r["head"], r["kind"]) for r in records]
     literal = sorted((h for h, _ in heads if not _is_regex(h)), key=len, reverse=True)
     patterns = [(re.compile(h), k) for h, k in heads if _is_regex(h)]
     alternation = "|".join([_trie_regex(literal)] + [p.pattern for p, _ in patterns])
@@ -133,9 +135,10 @@ def lexicon() -> Lexicon:
         blocked_followers=tuple(raw["blocked_followers"]),
         bad_endings=tuple(raw["bad_endings"]),
         bare_ok=frozenset(raw["bare_ok"]),
-        max_modifier=raw["max_modifier"],
-        not_followed_by=raw["not_followed_by"],
-        min_modifier=raw["min_modifier"],
+        self_naming=tuple(re.compile(r["head"]) for r in records if r.get("self_naming")),
+        max_modifier=_head_constraint(records, "max_modifier"),
+        not_followed_by=_head_constraint(records, "not_followed_by"),
+        min_modifier=_head_constraint(records, "min_modifier"),
         bare_never_kinds=frozenset(raw["bare_never_kinds"]),
         org_preceding_verbs=tuple(raw["org_preceding_verbs"]),
         designation_verbs=tuple(raw["designation_verbs"]),
@@ -146,6 +149,11 @@ def lexicon() -> Lexicon:
         quotes=raw["programme_quote_chars"],
         line_prefix_kind=dict(prefixes),
     )
+
+
+def _head_constraint(records: list[dict], field: str) -> dict:
+    """``{head: value}`` of one optional field of the head records (min_modifier …)."""
+    return {r["head"]: r[field] for r in records if field in r}
 
 
 def _trie_regex(words: list[str]) -> str:
@@ -202,6 +210,8 @@ class Vocabulary:
     phrase_info: dict[str, tuple[str, str]]
     split: list[tuple[str, str, str]]
     planning_markers: tuple[str, ...]
+    continuation: tuple[str, ...]
+    respective: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -213,10 +223,21 @@ def vocabulary() -> Vocabulary:
         phrase_info={p["text"]: (p["status"], p["where"]) for p in phrases},
         split=[(s["head"], s["tail"], s["status"]) for s in raw["split"]],
         planning_markers=tuple(raw["planning_markers"]),
+        continuation=tuple(raw.get("continuation_markers", ())),
+        respective=tuple(raw.get("respective_markers", ())),
     )
 
 
 # ----------------------------------------------------------------------------- candidates
+
+
+@dataclass
+class Phrase:
+    start: int
+    end: int
+    text: str
+    status: str
+    where: str
 
 
 @dataclass
@@ -235,6 +256,8 @@ class Candidate:
     phrase: str = ""
     phrase_start: int = -1
     phrase_end: int = -1
+    tag: Phrase | None = None  # a status written in brackets after the name (…（今年建成通车）)
+    tag_end: int = -1          # end of that bracket (absolute)
 
 
 @dataclass(frozen=True)
@@ -242,15 +265,6 @@ class Clause:
     start: int
     end: int
     text: str
-
-
-@dataclass
-class Phrase:
-    start: int
-    end: int
-    text: str
-    status: str
-    where: str
 
 
 _FULL_WIDTH = str.maketrans(
@@ -344,16 +358,37 @@ def _head_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
         if text[end:end + 1] and text[end:end + 1] in lex.not_followed_by.get(head, ""):
             continue
         strong = bool(modifier) and not _is_generic(modifier, lex)
-        if not modifier and (qualifier or head in lex.bare_ok):
+        if not modifier and (qualifier or head in lex.bare_ok
+                             or any(p.fullmatch(head) for p in lex.self_naming)):
             strong = True
         if modifier and _is_generic(modifier, lex):
             continue
         if not modifier and not qualifier and kind in lex.bare_never_kinds:
             continue
+        end, tag = _bracket_tag(text, m.end(), end, clause.start)
         name = text[left:end]
         out.append(Candidate(clause.start + left, clause.start + end, name, kind, strong,
-                             head_at=clause.start + m.start()))
+                             head_at=clause.start + m.start(), tag=tag,
+                             tag_end=tag.end + 1 if tag else -1))
     return out
+
+
+_BRACKET_RE = re.compile(r"[（(]([^（）()]*)[）)]")
+
+
+def _bracket_tag(text: str, head_end: int, end: int, offset: int) -> tuple[int, Phrase | None]:
+    """``成自宜高铁（年内建成通车）``: a bracket after the name holding a status phrase is a
+    status tag, not part of the name.  Returns the name's end (before the bracket) and
+    the tag phrase (absolute offsets; ``end`` is the bracket content's end)."""
+    vocab = vocabulary()
+    for m in _BRACKET_RE.finditer(text, head_end, end):
+        found = vocab.phrase_re.search(m.group(1))
+        if found:
+            status, where = vocab.phrase_info[found.group()]
+            return m.start(), Phrase(offset + m.start(1) + found.start(),
+                                     offset + m.start(1) + found.end(), found.group(),
+                                     status, where)
+    return end, None
 
 
 def _pattern_kind(head: str, lex: Lexicon) -> str:
@@ -381,6 +416,11 @@ def _line_list_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
             out.append(Candidate(clause.start + start, clause.start + end, name, kind,
                                  explicit=True))
             pos += len(num) + (len(items[idx + 1]) if idx + 1 < len(items) else 0)
+        tail_item = _LINE_TAIL_ITEM_RE.match(text, m.end())
+        if tail_item:
+            # …6号线二期、7号线北延和新港线等: a named line closing a numbered list
+            out.append(Candidate(clause.start + tail_item.start(1), clause.start + tail_item.end(1),
+                                 prefix + tail_item.group(1), kind, explicit=True))
     for m in lex.line_list_re.finditer(text):
         prefix = m.group(1)
         kind = lex.line_prefix_kind.get(prefix, "intercity_rail")
@@ -427,6 +467,11 @@ def _line_list_candidates(clause: Clause, lex: Lexicon) -> list[Candidate]:
         out.append(Candidate(clause.start + m.start(), clause.start + end, text[m.start():end],
                              "road", explicit=True))
     return out
+
+
+#: A named line (新港线) after the last numbered line of a list, ending the list.
+_LINE_TAIL_ITEM_RE = re.compile(r"(?:、|和|及)([\u4e00-\u9fff]{2,3}线(?:[一二三四五六七八九十]期)?)"
+                                r"(?=[、和及等，。；：]|建设|$)")
 
 
 def _keyword_kind(name: str, lex: Lexicon, default: str) -> str:
@@ -502,13 +547,17 @@ def _category_candidates(clause: Clause, found: list[Candidate], lex: Lexicon) -
         distributive = category not in lex.project_categories and not m.group().startswith("等")
         distributive = distributive or (m.group().startswith("等一批")
                                         and category not in lex.project_categories)
+        # 天河、花湖等机场: bare items before 等 + a head word share that head
+        shared_head = m.group().startswith("等") and category not in lex.project_categories
         head_kind = lex.head_kind.get(category, "other")
         list_start = _list_start(text, m.start(), lex)
         pos = list_start
         for item in re.split(r"[、和]", text[list_start : m.start()]):
             istart, iend = pos, pos + len(item)
             pos = iend + 1
-            if len(re.sub(r"[一二三四五六七八九十0-9]+期$", "", item)) < 3 and not distributive:
+            short = len(re.sub(r"[一二三四五六七八九十0-9]+期$", "", item)) < 3
+            if short and not distributive and not (shared_head and _BARE_SHORT_RE.fullmatch(item)
+                                                    and not lex.stop_re.search(item)):
                 continue
             abs_start, abs_end = clause.start + istart, clause.start + iend
             own = [c for c in found if c.start < abs_end and abs_start < c.end]
@@ -520,17 +569,21 @@ def _category_candidates(clause: Clause, found: list[Candidate], lex: Lexicon) -
                 for c in own:
                     found.remove(c)
             name = item + adjectives + category if (
-                distributive or m.group().startswith("等一批")) and \
+                distributive or m.group().startswith("等一批") or short) and \
                 category not in lex.project_categories else item
             kind = head_kind if category not in lex.project_categories else \
                 _keyword_kind(item, lex, "other")
             out.append(Candidate(abs_start, abs_end, name, kind, strong=True, listed=True))
         # the category word itself (…等综合公园, 两大商圈) is not a project
         cat_start = clause.start + m.start(1)
-        found[:] = [c for c in found if not (c.end == clause.start + m.end(2)
-                                             and c.start >= clause.start + m.start())
+        found[:] = [c for c in found if not (clause.start + m.start() <= c.start
+                                             < clause.start + m.end())
                     and not (c.start >= cat_start and c.end <= clause.start + m.end())]
     return out
+
+
+#: A two-character bare list item (天河 in 天河、花湖等机场).
+_BARE_SHORT_RE = re.compile(r"[\u4e00-\u9fff]{2}")
 
 
 def _drop_contained(cands: list[Candidate]) -> list[Candidate]:
@@ -600,8 +653,12 @@ def _blocked_after(full: str, c: Candidate, clause: Clause, lex: Lexicon) -> boo
 
 def _designated(full: str, c: Candidate, clause: Clause, lex: Lexicon) -> bool:
     """获批国家数字种业创新应用基地: a title conferred, not a project being built."""
-    before = full[clause.start: c.start]
+    before = _DESIGNATION_FILLER_RE.sub("", full[clause.start: c.start])
     return before.endswith(lex.designation_verbs)
+
+
+#: Words between a designation verb and the title it confers (获批全国唯一的…口岸).
+_DESIGNATION_FILLER_RE = re.compile(r"(?:全国|全省|国内|省内)?(?:唯一|首个|首批|第一个)?的?$")
 
 
 def _inside_quotes(full: str, c: Candidate, clause: Clause, lex: Lexicon) -> bool:
@@ -619,7 +676,8 @@ def _groups(cands: list[Candidate], full: str) -> list[list[Candidate]]:
     groups: list[list[Candidate]] = []
     for c in cands:
         if groups:
-            gap = full[groups[-1][-1].end: c.start]
+            prev = groups[-1][-1]
+            gap = full[max(prev.end, prev.tag_end): c.start]
             gap = _WORK_TYPE_RE.sub("", gap)
             if _LIST_GAP_RE.match(gap):
                 groups[-1].append(c)
@@ -648,7 +706,7 @@ def _phrases(clause: Clause, vocab: Vocabulary, cands: list[Candidate]) -> list[
     """Status phrases of a clause, ignoring words inside project names (…扩容改造完成)."""
     text = list(clause.text)
     for c in cands:
-        for i in range(max(c.start, clause.start), min(c.end, clause.end)):
+        for i in range(max(c.start, clause.start), min(max(c.end, c.tag_end), clause.end)):
             text[i - clause.start] = "□"
     out = []
     for m in vocab.phrase_re.finditer("".join(text)):
@@ -662,15 +720,23 @@ def _free(full: str, a: int, b: int, cands: list[Candidate]) -> bool:
     return not any(a <= c.start < b for c in cands)
 
 
+#: How far after a list a planning marker (…等项目前期) still governs it.
+PLANNING_MARKER_REACH = 14
+#: Characters allowed between a verb and the name it governs directly (开工建设 X).
+NEAR_VERB_GAP = 6
+#: How far after a list a completion/start verb (…建成投用) still governs it.
+POST_VERB_REACH = 12
+
+
 def _assign_status(group: list[Candidate], clause: Clause, cands: list[Candidate],
                    phrases: list[Phrase], full: str, vocab: Vocabulary) -> None:
     gs, ge = group[0].start, group[-1].end
     status, text, ps, pe = "other", "", -1, -1
     after = full[ge: clause.end]
-    marker = next((m for m in vocab.planning_markers if m in after[:14]), None)
+    marker = next((m for m in vocab.planning_markers if m in after[:PLANNING_MARKER_REACH]), None)
     pre = [p for p in phrases if p.end <= gs and p.where in ("pre", "both")]
     post = [p for p in phrases if p.start >= ge and p.where in ("post", "both")]
-    near_pre = [p for p in pre if gs - p.end <= 6 and _free(full, p.end, gs, cands)]
+    near_pre = [p for p in pre if gs - p.end <= NEAR_VERB_GAP and _free(full, p.end, gs, cands)]
     if marker is not None:
         idx = ge + after.index(marker)
         status, text, ps, pe = "planning", marker, idx, idx + len(marker)
@@ -681,14 +747,55 @@ def _assign_status(group: list[Candidate], clause: Clause, cands: list[Candidate
         elif near_pre:
             p = near_pre[-1]
             status, text, ps, pe = p.status, p.text, p.start, p.end
-        elif post and post[0].start - ge <= 12 and _free(full, ge, post[0].start, cands):
+        elif post and post[0].start - ge <= POST_VERB_REACH and _free(full, ge, post[0].start,
+                                                                     cands):
             p = post[0]
             status, text, ps, pe = p.status, p.text, p.start, p.end
-        elif pre and _free(full, pre[-1].end, gs, cands):
+        elif pre and _in_scope(pre[-1], gs, phrases):
+            # the verb governs the whole enumeration up to the clause end
+            # (提速实施A、B……以及C、D等项目): no other status phrase in between
             p = pre[-1]
             status, text, ps, pe = p.status, p.text, p.start, p.end
-    for c in group:
+    respective = _respective_phrases(group, clause, phrases, full, vocab)
+    for i, c in enumerate(group):
         c.status, c.phrase, c.phrase_start, c.phrase_end = status, text, ps, pe
+        if respective:
+            p = respective[i]
+            c.status, c.phrase, c.phrase_start, c.phrase_end = p.status, p.text, p.start, p.end
+        if c.tag is not None:
+            c.status, c.phrase = c.tag.status, c.tag.text
+            c.phrase_start, c.phrase_end = c.tag.start, c.tag.end
+
+
+#: How far after a list ``分别`` may stand (A、B等骨干水源工程分别…).
+RESPECTIVE_REACH = 10
+
+
+def _respective_phrases(group: list[Candidate], clause: Clause, phrases: list[Phrase],
+                        full: str, vocab: Vocabulary) -> list[Phrase]:
+    """``A、B分别实现开工和建成``: after 分别, as many status phrases as list items are
+    matched to the items in order.  Returns one phrase per item, or [] if the counts
+    differ or no 分别 follows the list."""
+    if len(group) < 2 or not vocab.respective:
+        return []
+    ge = group[-1].end
+    window = full[ge: min(clause.end, ge + RESPECTIVE_REACH)]
+    at = min((window.find(m) for m in vocab.respective if m in window), default=-1)
+    if at < 0 or any(ge <= p.start < ge + at for p in phrases):
+        return []
+    after = [p for p in phrases if p.start >= ge + at]
+    return after if len(after) == len(group) else []
+
+
+def _in_scope(verb: Phrase, start: int, phrases: list[Phrase]) -> bool:
+    """A verb before a name governs it when no other status phrase lies between."""
+    return not any(verb.end <= p.start and p.end <= start for p in phrases if p is not verb)
+
+
+#: Characters allowed between a list's last name and the tail of a split verb
+#: (加快A、B改扩建建设), and after an ``等…`` category phrase (加快A、B等7个高铁项目建设).
+SPLIT_TAIL = 8
+SPLIT_TAIL_AFTER_CATEGORY = 16
 
 
 def _split_verb(group, clause, full, vocab, cands):
@@ -700,7 +807,8 @@ def _split_verb(group, clause, full, vocab, cands):
         if h < 0 or len(before) - (h + len(head)) > 4:
             continue
         t = after.find(tail)
-        if t < 0 or t > 8 or not _free(full, ge, ge + t, cands):
+        window = SPLIT_TAIL_AFTER_CATEGORY if after.startswith("等") else SPLIT_TAIL
+        if t < 0 or t > window or not _free(full, ge, ge + t, cands):
             continue
         return status, f"{head}…{tail}", clause.start + h, ge + t + len(tail)
     return None
@@ -772,17 +880,46 @@ def _starts_with_name(text: str, lex: Lexicon) -> bool:
     return lex.stop_re.search(text[: m.start()]) is None
 
 
+def _clause_verb(clause: Clause, full: str, found: list[Candidate]) -> Candidate | None:
+    """The status verb of a clause without projects of its own (推进13条（段）地铁建设):
+    a pseudo-candidate carrying it, for a continuation clause (具体为A、B…) that follows."""
+    if found:
+        last = found[-1]
+        return last if last.status != "other" else None
+    for m in vocabulary().phrase_re.finditer(clause.text):
+        status, _where = vocabulary().phrase_info[m.group()]
+        return Candidate(clause.start, clause.start, "", "other", status=status,
+                         phrase=m.group(), phrase_start=clause.start + m.start(),
+                         phrase_end=clause.start + m.end())
+    return None
+
+
+def _continue_scope(found: list[Candidate], governing: Candidate) -> None:
+    """Mentions of a ``具体为…`` clause without a verb of their own take the verb of
+    the clause they specify."""
+    for c in found:
+        if c.status == "other":
+            c.status, c.phrase = governing.status, governing.phrase
+            c.phrase_start, c.phrase_end = governing.phrase_start, governing.phrase_end
+
+
 def extract(doc: Document) -> pd.DataFrame:
     """Return the MENTIONS table (without project ids) for a parsed document."""
     full = normalise_text(doc.text)
+    vocab = vocabulary()
     rows = []
     for para in doc.paragraphs:
         for sentence in para.sentences:
             clauses = _merge_listless_clauses(split_clauses(full[sentence.start: sentence.end],
                                                             sentence.start), full)
+            governing: Candidate | None = None
             for clause in clauses:
-                for c in extract_clause(clause, full):
+                found = extract_clause(clause, full)
+                if governing is not None and clause.text.lstrip().startswith(vocab.continuation):
+                    _continue_scope(found, governing)
+                for c in found:
                     rows.append(_row(doc, para, sentence, c))
+                governing = _clause_verb(clause, full, found) or governing
     frame = pd.DataFrame(rows, columns=[c for c in MENTIONS if c != "mention_id"] + MENTIONS_EXTRA)
     frame = frame.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
     frame.insert(0, "mention_id", [f"M{i + 1:04d}" for i in range(len(frame))])

@@ -6,13 +6,22 @@ GeoDataFrame and refuses anything that would put a wrong feature on the map:
 every problem raises :class:`geo.errors.GazetteerError` naming the file, the
 CSV line and how to fix it.
 
-Columns: ``name, aliases, kind, name_en, precision, source, district, wkt``.
+Columns: ``name, aliases, kind, name_en, precision, source, district, wkt``,
+where ``source`` is the research trail: the loader keeps it as ``source_notes``
+and derives the public ``source`` label and ``source_url`` from it
+(:func:`geo.provenance.public_source`); optionally followed by
+``published_length_km, published_area_km2, measure_note`` (a figure the source
+states, and why the geometry may differ).
+The loader also refuses axis-aligned boxes and roads drawn as polygons, and a
+geometry whose length (area) is more than 25 % (30 %) off its published figure
+unless ``measure_note`` says why.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +34,7 @@ from shapely.validation import explain_validity
 from . import settings
 from .districts import union_of
 from .errors import GazetteerError
+from .provenance import FLAGGED_LABEL, glued_links, public_source
 from .schema import KINDS, LAND_KINDS, PRECISIONS
 
 #: Columns the CSV must have, in the documented order.
@@ -32,9 +42,25 @@ CSV_COLUMNS: tuple[str, ...] = (
     "name", "aliases", "kind", "name_en", "precision", "source", "district", "wkt",
 )
 
+#: Optional columns (read when present): published figures and the reason a
+#: geometry may legitimately differ from them.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("published_length_km", "published_area_km2", "measure_note")
+
 #: Columns of the returned GeoDataFrame.
 COLUMNS: tuple[str, ...] = (
-    "row", "name", "aliases", "kind", "name_en", "precision", "source", "district", "geometry",
+    "row", "name", "aliases", "kind", "name_en", "precision", "source", "source_url",
+    "source_notes", "district", *OPTIONAL_COLUMNS, "geometry",
+)
+
+#: Largest allowed relative difference between a line's length (a polygon's
+#: area) and the figure its source publishes, unless ``measure_note`` explains it.
+LENGTH_TOLERANCE = 0.25
+AREA_TOLERANCE = 0.30
+
+#: Kinds that are linear works: never stored as a polygon.
+LINEAR_KINDS: tuple[str, ...] = (
+    "rail", "metro", "intercity_rail", "expressway", "road", "bridge", "sea_crossing",
+    "tunnel_or_channel", "seawall", "utility_tunnel",
 )
 
 #: Separator of aliases and of districts inside one cell.
@@ -183,16 +209,100 @@ def _parse_row(path: Path, line: int, raw: dict[str, str]) -> dict[str, object]:
         raise GazetteerError(f"row {name!r}: empty source", path=path, line=line,
                              fix="say where the geometry came from, e.g. 'knowledge, unverified'")
     geometry = _parse_geometry(path, line, name, _cell(raw, "wkt"))
+    _check_shape(path, line, name, kind, geometry)
+    published = {c: _number(path, line, name, raw, c) for c in OPTIONAL_COLUMNS[:2]}
+    note = _cell(raw, "measure_note")
+    _check_published(path, line, name, geometry, published, note)
+    glued = glued_links(source)
+    if glued:
+        raise GazetteerError(f"row {name!r}: the address {glued[0]!r} runs into punctuation",
+                             path=path, line=line,
+                             fix="leave a space between an address and the punctuation after it")
+    public = public_source(source)
+    if precision in ("surveyed", "site") and public.label.startswith(FLAGGED_LABEL):
+        raise GazetteerError(f"row {name!r}: precision {precision} rests only on a flagged"
+                             " web copy", path=path, line=line,
+                             fix="cite the original publisher first, or lower the precision"
+                             " to approximate")
     return {
         "row": line, "name": name, "aliases": _split(_cell(raw, "aliases")), "kind": kind,
-        "name_en": _cell(raw, "name_en"), "precision": precision, "source": source,
-        "district": SEPARATOR.join(_split(_cell(raw, "district"))), "geometry": geometry,
+        "name_en": _cell(raw, "name_en"), "precision": precision, "source": public.label,
+        "source_url": public.url, "source_notes": source,
+        "district": SEPARATOR.join(_split(_cell(raw, "district"))), **published,
+        "measure_note": note, "geometry": geometry,
     }
 
 
 #: Geometry types a gazetteer row may have (one layer type each: point, line, polygon).
 GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
                   "MultiPolygon")
+
+
+def is_axis_aligned_box(geom: BaseGeometry) -> bool:
+    """True for a polygon whose outline is a rectangle with edges along the
+    meridians and parallels (an invented bounding box, not an outline)."""
+    if geom.geom_type != "Polygon" or len(geom.interiors):
+        return False
+    ring = list(geom.exterior.coords)[:-1]
+    if len(ring) != 4:
+        return False
+    edges = zip(ring, ring[1:] + ring[:1], strict=True)
+    return all(math.isclose(a[0], b[0], abs_tol=1e-9) or math.isclose(a[1], b[1], abs_tol=1e-9)
+               for a, b in edges)
+
+
+def _check_shape(path: Path, line: int, name: str, kind: str, geom: BaseGeometry) -> None:
+    """No invented boxes; linear works are lines."""
+    if is_axis_aligned_box(geom):
+        raise GazetteerError(f"row {name!r}: the polygon is an axis-aligned box, not an outline",
+                             path=path, line=line,
+                             fix="draw the boundary a source gives, or use a point with"
+                             " precision approximate")
+    if kind in LINEAR_KINDS and geom.geom_type in ("Polygon", "MultiPolygon"):
+        raise GazetteerError(f"row {name!r}: a {kind} stored as a polygon", path=path, line=line,
+                             fix="draw it as a LINESTRING from end to end, or a point")
+
+
+def _number(path: Path, line: int, name: str, raw: dict[str, str], column: str) -> float:
+    """A published figure (NaN when the cell is empty or the column absent)."""
+    text = _cell(raw, column)
+    if not text:
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        raise GazetteerError(f"row {name!r}: {column} {text!r} is not a number", path=path,
+                             line=line, fix="write the figure as a plain decimal, e.g. 9.05"
+                             ) from None
+    if not (math.isfinite(value) and value > 0):
+        raise GazetteerError(f"row {name!r}: {column} {text!r} must be positive", path=path,
+                             line=line, fix="write the figure the source states, or leave it empty")
+    return value
+
+
+def measure(geom: BaseGeometry) -> tuple[float, float]:
+    """Length (km) and area (km²) of a WGS84 geometry in ``settings.metric_crs``."""
+    metric = gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(settings.metric_crs).iloc[0]
+    return metric.length / 1000.0, metric.area / 1e6
+
+
+def _check_published(path: Path, line: int, name: str, geom: BaseGeometry,
+                     published: dict[str, float], note: str) -> None:
+    """A geometry must agree with its published length/area unless a note explains why."""
+    length_km, area_km2 = measure(geom)
+    checks = (("published_length_km", length_km, LENGTH_TOLERANCE, "km",
+               ("LineString", "MultiLineString")),
+              ("published_area_km2", area_km2, AREA_TOLERANCE, "km²",
+               ("Polygon", "MultiPolygon")))
+    for column, value, tolerance, unit, types in checks:
+        figure = published[column]
+        if math.isnan(figure) or geom.geom_type not in types or note:
+            continue
+        if abs(value - figure) > tolerance * figure:
+            raise GazetteerError(
+                f"row {name!r}: geometry measures {value:.1f} {unit}, the source states"
+                f" {figure:g} {unit} (more than {tolerance:.0%} apart)", path=path, line=line,
+                fix="redraw the geometry, or say in measure_note why it differs")
 
 
 def _parse_geometry(path: Path, line: int, name: str, text: str) -> BaseGeometry:

@@ -25,6 +25,7 @@ import pandas as pd
 from shapely.ops import unary_union
 
 from .districts import district_names_in_text
+from .gazetteer import LINEAR_KINDS
 from .names import match_score, shortlister
 from .resolve import project_key
 from .schema import CANDIDATES, UNRESOLVED
@@ -116,7 +117,7 @@ def unplace_merged(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     projects = projects.copy()
     merged = projects["merged_into"] != ""
     projects.loc[merged, "geometry"] = None
-    projects.loc[merged, ["precision", "source", "name_en"]] = ""
+    projects.loc[merged, ["precision", "source", "source_url", "source_notes", "name_en"]] = ""
     projects.loc[merged, "match_rule"] = "merged"
     return projects
 
@@ -150,6 +151,11 @@ def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, li
         if chosen is not None:
             g = gazetteer.loc[chosen.row]
             record.update(geometry=g.geometry, precision=g["precision"], source=g["source"],
+                          source_url=g.get("source_url", "") or "",
+                          source_notes=g.get("source_notes", g["source"]) or "",
+                          published_length_km=g.get("published_length_km"),
+                          published_area_km2=g.get("published_area_km2"),
+                          measure_note=g.get("measure_note", "") or "",
                           match_rule=chosen.rule, name_en=g.get("name_en", "") or "",
                           kind=g["kind"], gazetteer_index=chosen.row)
         else:
@@ -230,7 +236,8 @@ def own_clause(sentence: str, start: int, end: int) -> str:
 def _district_fallback(project, quotes: list[str], districts: gpd.GeoDataFrame,
                        city: str) -> dict:
     """County named in the name (any number) or in its sentences (exactly one)."""
-    blank = {"geometry": None, "precision": "", "source": "", "match_rule": "", "name_en": ""}
+    blank = {"geometry": None, "precision": "", "source": "", "source_url": "", "source_notes": "",
+             "match_rule": "", "name_en": ""}
     if districts is None or districts.empty:
         return {**blank, "reason": "no gazetteer entry and no district boundaries"}
     in_name = district_names_in_text(project.name, districts, city)
@@ -242,7 +249,12 @@ def _district_fallback(project, quotes: list[str], districts: gpd.GeoDataFrame,
     if not in_name:
         return {**blank, "reason": "no gazetteer entry matched and no county named in the "
                                    "name or sentence"}
+    if getattr(project, "kind", "") in LINEAR_KINDS:
+        # A road or railway is never drawn as the polygon of the counties it crosses.
+        return {**blank, "reason": f"a {project.kind} known only by the counties it lies in"
+                                   f" ({'、'.join(in_name)}); its route is not known"}
     geom = unary_union(list(districts.loc[districts["name"].isin(in_name), "geometry"]))
-    return {"geometry": geom, "precision": "district",
-            "source": f"county named in the project's {where}: {'、'.join(in_name)}",
+    source = f"county named in the project's {where}: {'、'.join(in_name)}"
+    return {"geometry": geom, "precision": "district", "source": source, "source_url": "",
+            "source_notes": source,
             "match_rule": f"district_{where}", "name_en": "", "reason": ""}

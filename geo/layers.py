@@ -59,7 +59,7 @@ from .schema import (
     SchemaError,
     check_columns,
 )
-from .survey import COMPARISON_COLUMNS
+from .survey import COMPARISON_COLUMNS, round_to_precision
 
 #: GeoPackage version written (1.2: no "partially supported" warning in GDAL 3.6).
 GPKG_VERSION = "1.2"
@@ -73,8 +73,10 @@ _GEOM_WORDS = {"point": ("点", "points"), "line": ("线", "lines"), "polygon": 
 PROJECT_FIELDS = [
     "project_id", "name", "name_en", "kind", "kind_label", "theme", "status",
     "status_label_zh", "status_label_en", "status_year", "status_phrase", "part", "section",
-    "section_title", "districts", "precision", "source", "match_rule", "n_mentions",
-    "length_km", "area_km2", "merged_into",
+    "section_title", "districts", "precision", "source", "source_url", "source_notes",
+    "match_rule", "n_mentions",
+    "length_km", "area_km2", "published_length_km", "published_area_km2", "measure_note",
+    "merged_into",
 ]
 
 META_KEYS = ("name", "city", "report_path", "report_sha256", "report_year", "title",
@@ -114,11 +116,22 @@ FIELD_DOCS: dict[str, tuple[str, str]] = {
     "section_title": ("章节标题 Section title", "title of the report section"),
     "districts": ("所在区县 Districts", "county-level districts the geometry touches, | separated"),
     "precision": ("定位精度 Precision", "precision class of the geometry (see metadata)"),
-    "source": ("几何来源 Geometry source", "where the geometry comes from"),
+    "source": ("几何来源 Geometry source", "short public label of where the geometry comes from"),
+    "source_url": ("来源链接 Source link",
+                   "address of the source (the original publisher where known)"),
+    "source_notes": ("来源说明 Source notes", "research notes: every page consulted, what each"
+                     " gave, how coordinates were placed (not shown in public popups)"),
     "match_rule": ("匹配规则 Match rule", "the gazetteer rule that chose the geometry"),
     "n_mentions": ("提及次数 Mentions", "number of mentions in the report"),
     "length_km": ("长度 Length (km)", f"length in km, computed in {settings.metric_crs}"),
     "area_km2": ("面积 Area (km²)", f"area in km², computed in {settings.metric_crs}"),
+    "published_length_km": ("公布长度 Published length (km)",
+                            "length the source states (the line must agree within 25 %"
+                            " or measure_note says why)"),
+    "published_area_km2": ("公布面积 Published area (km²)",
+                           "area the source states (a polygon must agree within 30 %)"),
+    "measure_note": ("量算说明 Measure note",
+                     "why the geometry differs from the published length or area"),
     "merged_into": ("并入项目 Merged into", "project_id of the project this one was found to "
                     "be (same gazetteer site); empty for projects drawn in their own right"),
     "geometry_type": ("几何类型 Geometry type", "geometry type, empty when not located"),
@@ -150,6 +163,8 @@ FIELD_DOCS: dict[str, tuple[str, str]] = {
     "distance_m": ("距离 Distance (m)", "distance from the reference point to the geometry"),
     "tolerance_m": ("容差 Tolerance (m)", "distance the row's precision class allows"),
     "within": ("符合 Within", "1 if the distance is within the tolerance"),
+    "method": ("方法 Method", "independent point, leave-one-out (the vertex drawn through it "
+               "removed) or drawn (no verdict)"),
 }
 
 #: Coded-value domains written to gpkg_data_column_constraints: column -> codes.
@@ -235,10 +250,13 @@ def project_attributes(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["kind_label"] = [labels.get(k, {}).get("zh", "") for k in out["kind"]]
     classes = [geometry_class(g) for g in out.geometry]
     metric = out.geometry.to_crs(settings.metric_crs)
-    lengths = [round(g.length / 1000.0, 3) if c == "line" else None
-               for g, c in zip(metric, classes, strict=True)]
-    areas = [round(g.area / 1e6, 3) if c == "polygon" else None
-             for g, c in zip(metric, classes, strict=True)]
+    precision = out["precision"].fillna("")
+    lengths = round_to_precision(pd.Series([g.length / 1000.0 if c == "line" else None
+                                            for g, c in zip(metric, classes, strict=True)],
+                                           index=out.index, dtype=float), precision)
+    areas = round_to_precision(pd.Series([g.area / 1e6 if c == "polygon" else None
+                                          for g, c in zip(metric, classes, strict=True)],
+                                         index=out.index, dtype=float), precision)
     out["length_km"] = pd.array(lengths, dtype="Float64")
     out["area_km2"] = pd.array(areas, dtype="Float64")
     stem = {t["id"]: t["layer"] for t in resources.themes()}

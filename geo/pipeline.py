@@ -42,7 +42,7 @@ from .parallel import Worker
 from .report import parse, read_report
 from .resolve import merge_projects, resolve
 from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
-from .survey import compare_with_reference, empty_comparison, load_reference
+from .survey import compare_with_reference, empty_comparison, load_reference, round_to_precision
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,10 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
 
     mentions, table = _timed(timings, "resolve", resolve, mentions, city)
     progress(f"resolve: {len(table)} projects")
+    if table.empty:
+        raise ReportError("no project mentions found, nothing to map",
+                          fix="check that this is a government work report; "
+                              "`geo extract` lists what the extractor finds")
     matches = _timed(timings, "geocode", match_names, list(mentions["name"]), gazetteer, city)
     projects, candidates, unresolved = _timed(timings, "geocode", locate, table, mentions,
                                               matches, gazetteer, districts, city)
@@ -253,8 +257,14 @@ def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gp
     measurable = projects["precision"].isin(["surveyed", "site", "approximate", "schematic"])
     lines = projects["geometry_type"].str.contains("LineString") & measurable
     polys = projects["geometry_type"].str.contains("Polygon") & measurable
-    projects["length_km"] = (metric.length / 1000.0).where(lines).round(3)
-    projects["area_km2"] = (metric.area / 1e6).where(polys).round(3)
+    projects["length_km"] = round_to_precision(metric.length / 1000.0, projects["precision"]
+                                                ).where(lines)
+    projects["area_km2"] = round_to_precision(metric.area / 1e6, projects["precision"]
+                                               ).where(polys)
+    for column in ("published_length_km", "published_area_km2"):
+        projects[column] = pd.to_numeric(projects.get(column), errors="coerce")
+    projects["measure_note"] = projects.get("measure_note", pd.Series("", index=projects.index)
+                                            ).fillna("")
     projects["status_year"] = projects["status_year"].astype("Int64")
     projects = projects.sort_values("first_start", kind="stable").reset_index(drop=True)
     frame = gpd.GeoDataFrame(projects[[*PROJECTS, "geometry"]], geometry="geometry",

@@ -85,14 +85,15 @@ MENTIONS_EXTRA = ["year", "section_id", "quote_start", "status_start", "status_e
 PROJECTS = [
     "project_id", "name", "name_en", "kind", "theme", "status", "status_label_zh",
     "status_label_en", "status_year", "status_phrase", "part", "section", "section_title",
-    "geometry_type", "precision", "source", "match_rule", "districts", "n_mentions",
-    "length_km", "area_km2", "merged_into",
+    "geometry_type", "precision", "source", "source_url", "source_notes", "match_rule",
+    "districts", "n_mentions", "length_km", "area_km2", "published_length_km",
+    "published_area_km2", "measure_note", "merged_into",
 ]
 
 #: Columns of projects.csv (output contract).
 PROJECTS_CSV = [
     "project_id", "name", "kind", "theme", "status", "geometry_type", "precision",
-    "source", "districts", "n_mentions", "merged_into",
+    "source", "source_url", "districts", "n_mentions", "merged_into", "source_notes",
 ]
 
 CANDIDATES = [

@@ -234,6 +234,8 @@ _PROJECT_FIELDS = ("name", "name_en", "kind", "theme", "status", "status_label_z
 def _project_record(row: pd.Series, located: bool, mentions: list[dict]) -> dict:
     record = {"id": _text(row["project_id"])}
     record.update({field: _text(row.get(field)) for field in _PROJECT_FIELDS})
+    # Public popups show the short source label and its link, never the research notes.
+    record["source"] = " ".join(filter(None, (record["source"], _text(row.get("source_url")))))
     record.update({"year": _clean(row.get("status_year")),
                    "districts": _split_districts(row.get("districts")),
                    "n_mentions": _clean(row.get("n_mentions")),

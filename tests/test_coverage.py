@@ -14,6 +14,7 @@ from geo.coverage import coverage, format_coverage, source_class
     ("https://example.org/a; dam site", "cited page"),
     ("浙江网 2023-05-22 (search result)", "cited page"),
     ("knowledge, unverified; waypoints: A, B", "knowledge"),
+    ("unverified web copy (example.com); coordinates placed from knowledge", "flagged copy"),
     ("county named in the project's name: 余姚市", "county fallback"),
     ("", "unresolved"),
     (None, "unresolved"),
@@ -36,7 +37,7 @@ def test_coverage_counts_exclude_other():
     assert result.located_finer == 2
     assert result.share == 0.5
     assert result.by_precision["site"] == 1 and result.by_precision["unresolved"] == 1
-    assert result.by_source == {"dataset": 0, "cited page": 1, "knowledge": 1,
+    assert result.by_source == {"dataset": 0, "cited page": 1, "flagged copy": 0, "knowledge": 1,
                                 "county level": 1, "unresolved": 1}
     text = format_coverage(result)
     assert "2 (50.0%)" in text and "county level 1" in text
@@ -52,6 +53,9 @@ def test_coverage_command_matches_projects_csv(ningbo_build, capsys):
     assert f"located better than district:  {finer} " in out
     assert f"projects (status not 'other'): {len(counted)}" in out
     assert "reference check:" in out
+    reference = pd.read_csv(ningbo_build.paths["reference"])
+    for precision in reference.loc[reference["method"] != "drawn", "precision"].unique():
+        assert f"  {precision:<12} tolerance" in out      # one line per measured class
 
 
 def test_coverage_without_build_is_a_clear_error(tmp_path, capsys):

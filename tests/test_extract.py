@@ -139,13 +139,17 @@ def test_very_long_paragraph():
 
 
 @pytest.mark.parametrize("text,gold,min_p,min_r", [
-    ("data/raw/ningbo_2024.txt", "tests/data/ningbo_2024_gold.csv", 0.95, 0.97),
+    ("data/raw/ningbo_2024.txt", "tests/data/ningbo_2024_gold.csv", 0.97, 0.97),
     ("tests/data/wenzhou_sample.txt", "tests/data/wenzhou_sample_gold.csv", 0.90, 0.85),
     ("tests/data/heldout_shaoxing.txt", "tests/data/heldout_shaoxing_gold.csv", 0.90, 0.85),
     ("tests/data/heldout_taizhou.txt", "tests/data/heldout_taizhou_gold.csv", 0.90, 0.85),
     ("tests/data/heldout_jiaxing.txt", "tests/data/heldout_jiaxing_gold.csv", 0.90, 0.85),
     ("tests/data/heldout_jinhua.txt", "tests/data/heldout_jinhua_gold.csv", 0.90, 0.85),
-], ids=["ningbo", "wenzhou", "shaoxing", "taizhou", "jiaxing", "jinhua"])
+    *[(f"tests/data/realstyle_{n}.txt", f"tests/data/realstyle_{n}_gold.csv", 0.93, 0.92)
+      for n in ("sichuan_style", "shenzhen_style", "chongqing_news", "wuhan_style",
+                "hunan_style", "guangzhou_news")],
+], ids=["ningbo", "wenzhou", "shaoxing", "taizhou", "jiaxing", "jinhua",
+        "sichuan", "shenzhen", "chongqing", "wuhan", "hunan", "guangzhou"])
 def test_gold_scores(text, gold, min_p, min_r):
     from conftest import ROOT
 
@@ -185,3 +189,95 @@ def test_phase_lists_and_shared_category_words():
 def test_bare_names_listed_before_a_project_share_its_head():
     assert names("月河、梅湾历史街区提升改造完工。") == ["月河历史街区", "梅湾历史街区"]
     assert names("高水平打造现代纺织、集成电路两大千亿级产业集群。", TASKS) == []
+
+
+def test_verb_scope_covers_a_long_enumeration():
+    body = ("提速实施甲乙铁路、丙丁高铁、戊己高速、庚辛机场改扩建、壬癸城际铁路……"
+            "以及子丑水电站、寅卯抽水蓄能电站等电源项目。")
+    st = statuses(body, TASKS)
+    assert len(st) == 7 and set(st.values()) == {"under_construction"}
+
+
+def test_bracketed_status_after_a_name():
+    st = statuses("推进甲乙高铁（年内建成通车）、丙丁铁路扩能改造等项目。", TASKS)
+    assert st == {"甲乙高铁": "completed", "丙丁铁路": "under_construction"}
+
+
+def test_continuation_clause_takes_the_verb_it_specifies():
+    st = statuses("推进5条（段）地铁建设，具体为12号线、6号线二期和新港线等。", TASKS)
+    assert st == {"12号线": "under_construction", "6号线二期": "under_construction",
+                  "新港线": "under_construction"}
+
+
+@pytest.mark.parametrize("body,name,status", [
+    ("继续抓好甲乙实验室建设。", "甲乙实验室", "under_construction"),
+    ("高标准建设甲乙新区。", "甲乙新区", "under_construction"),
+    ("全面提速甲乙新城建设。", "甲乙新城", "under_construction"),
+    ("做好甲乙水库、丙丁灌区二期等项目前期。", "甲乙水库", "planning"),
+    ("甲乙学院丙丁校区实现开班招生。", "甲乙学院丙丁校区", "completed"),
+    ("力促甲乙高速全线贯通。", "甲乙高速", "completed"),
+])
+def test_more_governing_verbs(body, name, status):
+    assert statuses(body, TASKS)[name] == status
+
+
+def test_bare_items_share_a_head_after_deng():
+    st = statuses("推进天河、花湖等机场改扩建。", TASKS)
+    assert st == {"天河机场": "under_construction", "花湖机场": "under_construction"}
+
+
+@pytest.mark.parametrize("body,expected", [
+    ("开工建设甲乙口岸、丙丁口岸重建工程。", ["甲乙口岸", "丙丁口岸"]),
+    ("加快甲乙现代服务业合作区、丙丁科技创新走廊建设。", ["甲乙现代服务业合作区", "丙丁科技创新走廊"]),
+    ("加快甲乙新区丙丁组团开发建设。", ["甲乙新区丙丁组团"]),
+    ("甲乙国际机场三跑道有序推进。", ["甲乙国际机场三跑道"]),
+    ("加快甲乙城际、丙丁城际戊己至庚辛段建设。", ["甲乙城际", "丙丁城际戊己至庚辛段"]),
+    ("开工建设引大济岷工程。", ["引大济岷工程"]),
+])
+def test_heads_of_hubs_ports_of_entry_zones_and_segments(body, expected):
+    assert names(body, TASKS) == expected
+
+
+@pytest.mark.parametrize("body", [
+    "逢山开洞、遇水架桥，“四横四纵”路网基本成形。",
+    "打造“米”字型高铁网。",
+    "继续实施病险水库除险加固。",
+    "获批全国唯一的甲乙先行先试口岸。",
+    "甲乙港口岸开放实现全覆盖。",
+    "杭绍甬城际列车开通运营。",
+])
+def test_slogans_programmes_and_services_are_not_projects(body):
+    assert names(body, TASKS) == []
+
+
+@pytest.mark.parametrize("name", ["xian_style_heldout", "fujian_news_heldout"])
+def test_realstyle_heldout_floor(name):
+    """The two texts kept unseen while tuning (first run: P 1.000, R 0.950, status 0.947
+    pooled; see tests/data/REALSTYLE.md). Never tune on them; this only guards regressions."""
+    from conftest import ROOT
+
+    from geo.evaluate import evaluate, load_gold
+    from geo.report import read_report
+
+    text = ROOT / f"tests/data/realstyle_{name}.txt"
+    ev = evaluate(extract(parse(read_report(text))),
+                  load_gold(text.with_name(text.stem + "_gold.csv")))
+    assert ev.precision >= 0.93 and ev.recall >= 0.92 and ev.status_accuracy >= 0.88
+    assert ev.section_accuracy == 1.0
+
+
+def test_respective_verbs_follow_the_list_order():
+    st = statuses("甲乙高铁、丙丁铁路分别实现开工和建成。")
+    assert st == {"甲乙高铁": "started", "丙丁铁路": "completed"}
+    st = statuses("甲乙水库、丙丁水库、戊己水库等骨干水源工程分别进入主体施工、下闸蓄水和开工阶段。")
+    assert list(st.values()) == ["under_construction", "completed", "started"]
+
+
+@pytest.mark.parametrize("body,expected", [
+    ("推进甲乙国际物流中心建设。", ["甲乙国际物流中心"]),
+    ("高水平建设中新甲乙知识城。", ["中新甲乙知识城"]),
+    ("推动甲乙大科学研究设施、丙丁生态系统研究装置等加快建设。",
+     ["甲乙大科学研究设施", "丙丁生态系统研究装置"]),
+])
+def test_heads_of_research_facilities_and_logistics(body, expected):
+    assert names(body, TASKS) == expected

@@ -73,6 +73,44 @@ def test_quoted_multiline_field_keeps_line_numbers(tmp_path):
 
 # ---------------------------------------------------------------- loader: errors
 
+FULL = HEADER + ",published_length_km,published_area_km2,measure_note"
+BOX = "POLYGON ((121.50 29.80, 121.55 29.80, 121.55 29.85, 121.50 29.85, 121.50 29.80))"
+OUTLINE = "POLYGON ((121.50 29.80, 121.55 29.81, 121.54 29.85, 121.50 29.84, 121.50 29.80))"
+LINE = "LINESTRING (121.50 29.80, 121.60 29.80)"     # about 9.7 km
+
+
+def test_axis_aligned_box_is_refused(tmp_path):
+    path = write(tmp_path, f'片区,,urban_area,,approximate,test,海曙区,"{BOX}"')
+    expect_error(path, 2, "axis-aligned box", "use a point")
+    gdf = load_gazetteer(write(tmp_path, f'片区,,urban_area,,approximate,test,海曙区,"{OUTLINE}"'))
+    assert gdf.geometry.iloc[0].geom_type == "Polygon"
+
+
+def test_address_glued_to_punctuation_is_refused(tmp_path):
+    path = write(tmp_path, '站,,rail,,site,"https://a.example/x.html; page",海曙区,POINT (121.54 29.86)')
+    expect_error(path, 2, "runs into punctuation", "leave a space")
+
+
+def test_road_as_polygon_is_refused(tmp_path):
+    path = write(tmp_path, f'连接线,,road,,district,test,海曙区,"{OUTLINE}"')
+    expect_error(path, 2, "road stored as a polygon", "LINESTRING")
+
+
+def test_published_length_must_agree_or_be_explained(tmp_path):
+    ok = load_gazetteer(write(tmp_path, f'路,,road,,schematic,t,海曙区,"{LINE}",9.0,,', header=FULL))
+    assert ok.loc[0, "published_length_km"] == 9.0
+    path = write(tmp_path, f'路,,road,,schematic,t,海曙区,"{LINE}",5.0,,', header=FULL)
+    expect_error(path, 2, "9.7 km", "states 5 km", "measure_note")
+    noted = f'路,,road,,schematic,t,海曙区,"{LINE}",5.0,,"stated figure is phase 1 only"'
+    assert load_gazetteer(write(tmp_path, noted, header=FULL)).loc[0, "measure_note"]
+    bad = write(tmp_path, f'路,,road,,schematic,t,海曙区,"{LINE}",abc,,', header=FULL)
+    expect_error(bad, 2, "not a number")
+
+
+def test_published_area_must_agree(tmp_path):
+    path = write(tmp_path, f'片区,,urban_area,,approximate,t,海曙区,"{OUTLINE}",,90,', header=FULL)
+    expect_error(path, 2, "km²", "30%")
+
 def test_missing_file(tmp_path):
     with pytest.raises(GazetteerError, match="cannot read"):
         load_gazetteer(tmp_path / "none.csv")

@@ -79,7 +79,10 @@ def _project_frame() -> gpd.GeoDataFrame:
             "status_label_en": info["en"], "status_year": 2024 if status != "completed" else 2023,
             "status_phrase": "加快建设", "part": "tasks", "section": "三",
             "section_title": "（三）扩大有效投资", "geometry_type": geom.geom_type if geom else "",
-            "precision": "site" if geom else "", "source": "test", "match_rule": "exact",
+            "precision": "site" if geom else "", "source": "test",
+            "source_url": "https://example.org/a" if geom else "", "source_notes": "test notes",
+            "published_length_km": None, "published_area_km2": None, "measure_note": "",
+            "match_rule": "exact",
             "districts": "海曙区" if geom else "", "n_mentions": 1 if pid[-1] != "1" else 2,
             "length_km": 999.0, "area_km2": 999.0, "merged_into": "", "geometry": geom,
         })
@@ -157,7 +160,7 @@ def _inputs() -> dict:
             "summary": _summary(districts),
             "reference": pd.DataFrame([
                 ("轨道交通7号线", "湾头站 (station on the line)", "schematic", 12.5, 2000.0, True,
-                 "https://example.org/wanto"),
+                 "independent", "https://example.org/wanto"),
             ], columns=list(COMPARISON_COLUMNS)),
             "meta": {"name": "test_2024", "city": "宁波市",
                      "report_path": "data/raw/ningbo_2024.txt", "report_sha256": "ab" * 32,

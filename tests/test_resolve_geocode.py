@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import LineString, Point, Polygon, box
 
 from geo.checks import check_projects
 from geo.geocode import candidates_for, locate, match_names, same_site, unplace_merged
@@ -122,6 +122,19 @@ def test_unresolved_has_a_reason():
     assert "no county named" in unresolved.loc[0, "reason"]
 
 
+def test_road_known_only_by_its_county_is_not_a_polygon():
+    """A county fallback never draws a road as the county's polygon."""
+    m = _mentions([("余姚无名连接线", "road", "planning", 2024, "谋划余姚无名连接线")])
+    matches = match_names(list(m["name"]), None, "宁波市")
+    mentions, table = resolve(m, "宁波市")
+    districts = gpd.GeoDataFrame({"adcode": ["1"], "name": ["余姚市"], "area_km2": [1.0]},
+                                 geometry=[box(10, 10, 11, 11)], crs="EPSG:4326")
+    projects, _, unresolved = locate(table, mentions, matches, None, districts, "宁波市")
+    assert projects.geometry.isna().all()
+    assert "road known only by the counties" in unresolved.loc[0, "reason"]
+    assert "余姚市" in unresolved.loc[0, "reason"]
+
+
 def test_checks_flag_bad_geometry():
     districts = gpd.GeoDataFrame({"adcode": ["1", "2"], "name": ["余姚市", "慈溪市"],
                                   "area_km2": [1.0, 1.0]},
@@ -137,6 +150,27 @@ def test_checks_flag_bad_geometry():
     assert ("a", "named_county") in got
     assert ("b", "length") in got and ("b", "duplicate_geometry") in got
     assert ("d", "inside_city") in got
+
+
+def test_checks_flag_boxes_linear_polygons_and_published_measures():
+    districts = gpd.GeoDataFrame({"adcode": ["1"], "name": ["余姚市"], "area_km2": [1.0]},
+                                 geometry=[box(121.0, 29.9, 121.3, 30.1)], crs="EPSG:4326")
+    outline = Polygon([(121.1, 30.0), (121.15, 30.01), (121.14, 30.05), (121.1, 30.04)])
+    projects = gpd.GeoDataFrame({
+        "project_id": ["box", "road", "long", "noted", "county"],
+        "name": ["某片区", "某连接线", "某路", "某新路", "某县道"],
+        "kind": ["urban_area", "road", "road", "road", "road"],
+        "precision": ["approximate", "approximate", "schematic", "schematic", "district"],
+        "published_length_km": [None, None, 2.0, 2.0, None],
+        "measure_note": ["", "", "", "drawn for one phase only", ""]},
+        geometry=[box(121.1, 30.0, 121.2, 30.05), outline,
+                  LineString([(121.05, 30.0), (121.15, 30.0)]),
+                  LineString([(121.05, 30.02), (121.15, 30.02)]),
+                  box(121.0, 29.9, 121.3, 30.1)], crs="EPSG:4326")
+    failed = check_projects(projects, districts)
+    got = set(zip(failed["project_id"], failed["check"], strict=True))
+    assert {("box", "box"), ("road", "linear_as_polygon"), ("long", "published_measure")} <= got
+    assert not any(pid in ("noted", "county") for pid, _ in got)
 
 
 def test_land_kinds_must_lie_on_the_citys_land():

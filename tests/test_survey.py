@@ -20,6 +20,7 @@ from geo.survey import (
     COMPARISON_COLUMNS,
     REFERENCE_COLUMNS,
     TOLERANCE_M,
+    class_summary,
     compare_with_reference,
     load_reference,
 )
@@ -67,6 +68,35 @@ def test_distances_and_tolerances(tmp_path):
     assert table.loc[1, "tolerance_m"] == TOLERANCE_M["surveyed"]
 
 
+def test_drawn_points_are_measured_leave_one_out(tmp_path):
+    """A station the line was drawn through is no evidence: its vertex is left
+    out and the remaining line measured; ends and points get no verdict."""
+    gazetteer = gpd.GeoDataFrame({
+        "name": ["线", "点"], "precision": ["schematic", "surveyed"],
+        "geometry": [LineString([(121.4, 29.8), (121.5, 29.83), (121.6, 29.8)]),
+                     Point(121.5, 29.9)],
+    }, crs="EPSG:4326")
+    ref = load_reference(write(
+        tmp_path,
+        "线,middle,121.5,29.83,test,drawn",   # its vertex removed: ~3.3 km off the chord
+        "线,end,121.4,29.8,test,drawn",       # an end: cannot be left out
+        "线,near,121.5,29.831,test,check",    # independent, ~100 m
+        "点,same,121.5,29.9,test,drawn",
+        header=HEADER + ",use"))
+    table = compare_with_reference(gazetteer, ref)
+    assert table["method"].tolist() == ["leave-one-out", "drawn", "independent", "drawn"]
+    assert table.loc[0, "distance_m"] > 2500 and not table.loc[0, "within"]
+    assert table.loc[1, "within"] and table.loc[3, "within"]
+    summary = class_summary(table).set_index("precision")
+    assert summary.loc["schematic", "checks"] == 2 and summary.loc["schematic", "within"] == 1
+    assert summary.loc["surveyed", "checks"] == 0 and summary.loc["surveyed", "drawn_only"] == 1
+
+
+def test_bad_use_value(tmp_path):
+    with pytest.raises(GazetteerError, match="use 'maybe'"):
+        load_reference(write(tmp_path, "站,x,121.5,29.9,t,maybe", header=HEADER + ",use"))
+
+
 def test_unknown_row_is_an_error(tmp_path):
     ref = load_reference(write(tmp_path, "无此项,x,121.5,29.9,test"))
     with pytest.raises(GazetteerError, match=r"ref\.csv:2:.*无此项"):
@@ -103,6 +133,14 @@ def ningbo_comparison():
 def test_ningbo_gazetteer_agrees_with_reference(ningbo_comparison):
     bad = ningbo_comparison[~ningbo_comparison["within"]]
     assert bad.empty, "\n" + bad.to_string()
+
+
+def test_ningbo_every_class_with_reference_has_evidence(ningbo_comparison):
+    """Each measured class has at least one independent or leave-one-out check
+    beyond the points its geometries were drawn through."""
+    summary = class_summary(ningbo_comparison)
+    assert (summary["checks"] > 0).all(), summary.to_string()
+    assert (summary["within"] == summary["checks"]).all(), summary.to_string()
 
 
 def test_reference_covers_the_kinds_that_get_surveyed(ningbo_comparison):
