@@ -699,8 +699,8 @@ def test_own_clause():
 
 
 def test_county_fallback_reads_only_the_projects_clause(tmp_path, capsys):
-    extra = ("北仑区规上工业增加值增长12%，开工建设测试甲快速路。"
-             "奉化区开工建设测试乙快速路。")
+    extra = ("北仑区规上工业增加值增长12%，开工建设测试甲医院。"
+             "奉化区开工建设测试乙医院。")
     report = tmp_path / "county.txt"
     report.write_text(small_report(extra=extra), encoding="utf-8")
     code, _, err = run(["build", report, "--root", tmp_path], capsys)
@@ -709,10 +709,10 @@ def test_county_fallback_reads_only_the_projects_clause(tmp_path, capsys):
     with (tmp_path / "data" / "processed" / "county" / "projects.csv").open(
             encoding="utf-8") as handle:
         rows = {r["name"]: r for r in csv.DictReader(handle)}
-    assert rows["测试乙快速路"]["districts"] == "奉化区"        # its own clause names it
-    assert rows["测试乙快速路"]["precision"] == "district"
-    assert rows["测试甲快速路"]["districts"] == ""              # a statistic's county: no
-    assert rows["测试甲快速路"]["precision"] == ""
+    assert rows["测试乙医院"]["districts"] == "奉化区"        # its own clause names it
+    assert rows["测试乙医院"]["precision"] == "district"
+    assert rows["测试甲医院"]["districts"] == ""              # a statistic's county: no
+    assert rows["测试甲医院"]["precision"] == ""
 
 
 # ----------------------------------------------------------------------------- issue 18: kills
