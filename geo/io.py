@@ -161,15 +161,16 @@ def recover(journal: Path) -> int:
 def sweep_temporaries(targets) -> list[Path]:
     """Delete temporary files :func:`atomic_path` left beside ``targets`` (killed builds).
 
-    Only names of the exact form ``.STEM.xxxxxxxxSUFFIX`` (plus SQLite side files) are
-    removed; call it while holding the build's :func:`build_lock`.
+    Only names of the exact form ``.STEM.xxxxxxxxSUFFIX`` (plus side files such as
+    ``-journal`` or the GeoPackage writer's ``.packed``) are removed; call it while
+    holding the build's :func:`build_lock`.
     """
     removed: list[Path] = []
     for target in {Path(t) for t in targets}:
         if not target.parent.is_dir():
             continue
         pattern = re.compile(rf"\.{re.escape(target.stem)}\.[a-z0-9_]{{8}}"
-                             rf"{re.escape(target.suffix)}(?:-journal|-wal|-shm)?")
+                             rf"{re.escape(target.suffix)}(?:[-.][A-Za-z0-9_.-]+)?")
         for path in target.parent.iterdir():
             if pattern.fullmatch(path.name) and path.is_file():
                 _remove(path)

@@ -137,11 +137,6 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
              f"{len(doc.paragraphs)} paragraphs")
     mentions = _timed(timings, "extract", extract, doc)
     progress(f"extract: {len(mentions)} mentions")
-    if mentions.empty:
-        raise ReportError(f"no project is named in the report ({len(doc.paragraphs)} paragraphs "
-                          "read), so there is nothing to map", path=report,
-                          fix="check that this is a government work report; `geo extract` "
-                              "lists what is found")
 
     city_files = settings.city_files(city)
     districts_path = districts_path or city_files.get("districts")
