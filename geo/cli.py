@@ -1,6 +1,6 @@
 """Command-line tool ``geo``: thin over the library.
 
-    geo build [REPORT] [--city 宁波市] [--name ningbo_2024] [--online]
+    geo build [REPORT ...] [--city 宁波市] [--name ningbo_2024] [--online]
     geo extract REPORT -o mentions.csv
     geo evaluate mentions.csv gold.csv
     geo summary [--name ningbo_2024] [--format text|markdown|html]
@@ -28,23 +28,40 @@ def _progress(line: str) -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     from .pipeline import build
 
-    result = build(args.report, city=args.city, name=args.name, root=args.root,
-                   online=args.online, progress=_progress)
+    reports = args.report or []
+    if len(reports) > 1:
+        from .series import build_series
+
+        if args.year is not None:
+            raise GeoError("--year applies to one report; a series reads each report's year",
+                           fix="drop --year, or build the report alone")
+        result = build_series(reports, city=args.city or settings.default_city,
+                              name=args.name, root=args.root, progress=_progress)
+    else:
+        result = build(reports[0] if reports else None, city=args.city, name=args.name,
+                       root=args.root, online=args.online, year=args.year,
+                       progress=_progress)
     failed = result.stages.counts()["failed_checks"]
     return 1 if (failed and args.strict) else 0
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from .claims import add_claims, resolve_report_year
     from .extract import extract
     from .io import csv_text, write_csv
     from .report import parse, read_report
     from .resolve import resolve
     from .schema import MENTIONS
 
-    doc = parse(read_report(args.report), args.report)
+    text = read_report(args.report)
+    doc = parse(text, args.report)
     for warning in doc.warnings:
         _progress(f"warning: {warning}")
-    mentions, projects = resolve(extract(doc), args.city or settings.default_city)
+    year, year_warning = resolve_report_year(doc, text, args.report, args.year)
+    if year_warning:
+        _progress(f"warning: {year_warning}")
+    mentions = add_claims(extract(doc), year)
+    mentions, projects = resolve(mentions, args.city or settings.default_city)
     if args.output is None or str(args.output) == "-":
         sys.stdout.write(csv_text(mentions[MENTIONS]))
     else:
@@ -54,8 +71,18 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_files, format_evaluation
+    from .evaluate import (
+        evaluate_files,
+        evaluate_series_files,
+        format_evaluation,
+        format_series_evaluation,
+        is_series_gold,
+    )
 
+    if Path(args.gold).exists() and is_series_gold(args.gold):
+        print(format_series_evaluation(evaluate_series_files(args.mentions, args.gold),
+                                       max_rows=args.max_rows))
+        return 0
     print(format_evaluation(evaluate_files(args.mentions, args.gold), max_rows=args.max_rows))
     return 0
 
@@ -135,8 +162,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build tables, GeoPackage and web map for a report")
-    b.add_argument("report", nargs="?", type=Path, default=None,
-                   help="report text (default: data/raw/ningbo_2024.txt)")
+    b.add_argument("report", nargs="*", type=Path, default=None,
+                   help="report text (default: data/raw/ningbo_2024.txt); several reports of "
+                        "one city make a series with a promise tracker")
     b.add_argument("--city", default=None, help=f"city name (default: {settings.default_city})")
     b.add_argument("--name", default=None, help="build name (default: ningbo_2024 / file stem)")
     b.add_argument("--root", type=Path, default=None,
@@ -144,18 +172,23 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--online", action="store_true",
                    help="also ask the online sources (OSM via osmnx, 天地图 with TIANDITU_KEY) "
                         "about projects the gazetteer does not locate; gated, reviewable")
+    b.add_argument("--year", type=int, default=None,
+                   help="the report's year, when its headings do not say it (one report only)")
     b.add_argument("--strict", action="store_true", help="exit 1 if any geometry check fails")
     b.set_defaults(func=cmd_build)
 
     e = sub.add_parser("extract", help="extract project mentions from any report text")
     e.add_argument("report", type=Path)
     e.add_argument("-o", "--output", type=Path, default=None, help="CSV path (default: stdout)")
+    e.add_argument("--year", type=int, default=None,
+                   help="the report's year, when its headings do not say it")
     e.add_argument("--city", default=None,
                    help="city name, to strip its prefix from names (default: "
                         f"{settings.default_city}, as for geo build, so both give the same ids)")
     e.set_defaults(func=cmd_extract)
 
-    v = sub.add_parser("evaluate", help="score mentions.csv against a gold annotation")
+    v = sub.add_parser("evaluate", help="score mentions.csv (or a series' stages.csv / "
+                                        "promises.csv) against a gold annotation")
     v.add_argument("mentions", type=Path)
     v.add_argument("gold", type=Path)
     v.add_argument("--max-rows", type=int, default=50)

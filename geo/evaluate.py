@@ -338,3 +338,113 @@ def format_evaluation(ev: Evaluation, max_rows: int = 50) -> str:
         *_rows(ev.status_errors, max_rows, "{status} -> {pred_status}  (predicted {pred_name})"),
     ]
     return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- series
+
+#: Gold columns of a series' stages (one row per project, report and claim) and promises.
+GOLD_STAGES_COLUMNS: list[str] = ["report_year", "name", "claim", "stage"]
+GOLD_PROMISES_COLUMNS: list[str] = ["promised_in", "name", "promise", "outcome"]
+
+
+@dataclass
+class SeriesEvaluation:
+    """Accuracy of one tracker table against its gold: ``what`` is ``stage`` or
+    ``outcome``; a gold row with no predicted row counts as wrong."""
+
+    what: str
+    n_gold: int
+    n_pred: int
+    matched: int
+    correct: int
+    accuracy: float
+    errors: list[tuple] = field(default_factory=list)
+    extra: list[tuple] = field(default_factory=list)
+
+
+def _same_name(a: str, b: str) -> bool:
+    from .resolve import project_key
+    from .tracker import _comparable, same_project
+
+    ka = {project_key(a), _comparable(project_key(a))}
+    kb = {project_key(b), _comparable(project_key(b))}
+    if ka & kb or any(same_project(x, y) for x in ka for y in kb):
+        return True
+    # as for mentions (see match): one name containing the other is the same annotation
+    # with a different boundary (瓯江航道 / 瓯江航道整治工程)
+    short, long = sorted((normalise_name(a), normalise_name(b)), key=len)
+    return len(short) >= 4 and short in long
+
+
+def evaluate_series(predicted: pd.DataFrame, gold: pd.DataFrame) -> SeriesEvaluation:
+    """Score ``stages.csv`` or ``promises.csv`` against a gold file of the same kind.
+
+    Rows are matched one to one within the same year (and claim, for stages) by name:
+    equal project keys, or names :func:`geo.tracker.same_project` joins.  Exact names
+    are matched first."""
+    stages = "claim" in gold.columns
+    year_col = "report_year" if stages else "promised_in"
+    value = "stage" if stages else "outcome"
+    group = [year_col, "claim"] if stages else [year_col]
+    missing = [c for c in (GOLD_STAGES_COLUMNS if stages else GOLD_PROMISES_COLUMNS)
+               if c not in gold.columns or c not in predicted.columns]
+    if missing:
+        raise GoldError(f"columns {missing} missing from the gold or predicted table",
+                        fix="compare stages.csv with a stages gold, promises.csv with a "
+                            "promises gold")
+    used: set[int] = set()
+    pairs: dict[int, int] = {}
+    for exact in (True, False):
+        for gi, g in gold.iterrows():
+            if gi in pairs:
+                continue
+            same = predicted
+            for c in group:
+                same = same[same[c].astype(str) == str(g[c])]
+            for pi, p in same.iterrows():
+                if pi in used:
+                    continue
+                if (p["name"] == g["name"]) if exact else _same_name(p["name"], g["name"]):
+                    pairs[gi] = pi
+                    used.add(pi)
+                    break
+    correct, errors = 0, []
+    for gi, g in gold.iterrows():
+        pi = pairs.get(gi)
+        got = predicted.loc[pi, value] if pi is not None else "(missing)"
+        if got == g[value]:
+            correct += 1
+        else:
+            errors.append((*(g[c] for c in group), g["name"], g[value], got))
+    extra = [tuple(predicted.loc[pi, [*group, "name", value]]) for pi in predicted.index
+             if pi not in used and not (stages and predicted.loc[pi, "claim"] == "none")]
+    return SeriesEvaluation(value, len(gold), len(predicted), len(pairs), correct,
+                            _ratio(correct, len(gold)), errors, extra)
+
+
+def evaluate_series_files(predicted_path: str | Path, gold_path: str | Path) -> SeriesEvaluation:
+    """Evaluate a series table (stages.csv / promises.csv) against its gold CSV."""
+    for path in (predicted_path, gold_path):
+        if not Path(path).exists():
+            raise GoldError("file not found", path=path, fix="check the path")
+    return evaluate_series(pd.read_csv(predicted_path, dtype=str, keep_default_na=False),
+                           pd.read_csv(gold_path, dtype=str, keep_default_na=False))
+
+
+def is_series_gold(path: str | Path) -> bool:
+    """Whether a gold CSV is a series gold (stages or promises), by its header."""
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline()
+    return "outcome" in header or ("claim" in header and "start" not in header)
+
+
+def format_series_evaluation(ev: SeriesEvaluation, max_rows: int = 50) -> str:
+    """A short report: accuracy, then each wrong gold row and each unmatched prediction."""
+    lines = [f"{ev.what} accuracy: {_figure(ev.accuracy)} ({ev.correct}/{ev.n_gold} gold rows; "
+             f"{ev.matched} matched, {ev.n_pred} predicted)"]
+    for row in ev.errors[:max_rows]:
+        lines.append("  wrong: " + " | ".join(str(x) for x in row[:-2]) +
+                     f" | gold {row[-2]} | got {row[-1]}")
+    for row in ev.extra[:max_rows]:
+        lines.append("  extra: " + " | ".join(str(x) for x in row))
+    return "\n".join(lines)

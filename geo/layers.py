@@ -77,6 +77,7 @@ PROJECT_FIELDS = [
     "match_rule", "n_mentions",
     "length_km", "area_km2", "published_length_km", "published_area_km2", "measure_note",
     "merged_into",
+    "stage_at_report", "stage_inferred", "target", "target_year", "promise_outcome",
 ]
 
 META_KEYS = ("name", "city", "report_path", "report_sha256", "report_year", "title",
@@ -106,8 +107,17 @@ FIELD_DOCS: dict[str, tuple[str, str]] = {
     "kind": ("类型代码 Kind", "project kind code (see themes.json)"),
     "kind_label": ("类型 Kind label", "kind in Chinese"),
     "theme": ("主题 Theme", "theme code; one theme per layer"),
-    "status": ("状态代码 Status", "completed | under_construction | started | planning | other"),
+    "status": ("状态代码 Status", "completed (fact) | to_complete (this year's target) | "
+               "under_construction | started | to_start (target) | planning | other"),
     "status_label_zh": ("状态 Status (zh)", "status in Chinese"),
+    "stage_at_report": ("报告时阶段 Stage at report", "stage when the report was delivered "
+                        "(from facts; from a target alone if stage_inferred)"),
+    "stage_inferred": ("阶段为推断 Stage inferred", "1 if stage_at_report is inferred from a "
+                       "target, not stated as a fact"),
+    "target": ("今年目标 Target", "complete | start | advance | plan | none (this year's goal)"),
+    "target_year": ("目标年份 Target year", "year of the target"),
+    "promise_outcome": ("承诺兑现 Promise outcome", "outcome of the latest verifiable promise: "
+                        "kept | late | in_progress | dropped | unverifiable (see promises)"),
     "status_label_en": ("状态英文 Status (en)", "status in English"),
     "status_year": ("状态年份 Status year", "year the status refers to"),
     "status_phrase": ("状态用语 Status phrase", "the report's words that set the status"),
@@ -365,7 +375,8 @@ def _summary_aliases(columns: Iterable[str]) -> dict[str, str]:
 def plan_tables(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
                 sections: pd.DataFrame, unresolved: pd.DataFrame, candidates: pd.DataFrame,
                 districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame,
-                reference: pd.DataFrame | None = None) -> list[Table]:
+                reference: pd.DataFrame | None = None,
+                promises: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> list[Table]:
     """Every table of the GeoPackage, in the order they are written and listed.
 
     ``reference`` (optional, :data:`geo.survey.COMPARISON_COLUMNS`): the
@@ -392,6 +403,8 @@ def plan_tables(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
                          "every gazetteer candidate considered, with rule and score",
                          "concat(\"candidate\", ' (', \"rule\", ')')"),
     ]
+    if promises is not None:
+        tables += _promise_tables(*promises)
     if reference is not None and len(reference):
         frame = reference.assign(within=reference["within"].astype(bool).astype(int))
         tables.append(_attribute_table(
@@ -400,6 +413,21 @@ def plan_tables(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
             "against the tolerance of its precision class",
             "concat(\"name\", ': ', \"feature\", ' ', \"distance_m\", ' m')"))
     return tables
+
+
+def _promise_tables(stages: pd.DataFrame, promises: pd.DataFrame) -> list[Table]:
+    """The promise tracker's tables (geo.tracker): claims per project and report, and
+    each promise with its outcome; both join the projects on project_id."""
+    return [
+        _attribute_table("stages", stages, list(stages.columns), "阶段 Stages by report",
+                         "one row per project, report and claim (fact | target | none)",
+                         "concat(\"report_year\", ' ', \"claim\", ': ', \"stage\")"),
+        _attribute_table("promises", promises, list(promises.columns),
+                         "承诺 Promises and outcomes",
+                         "one row per target of a report: kept | late | in_progress | dropped "
+                         "| unverifiable", "concat(\"promised_in\", ' ', \"promise\", ': ', "
+                         "\"outcome\")"),
+    ]
 
 
 # --------------------------------------------------------------------------- writing
@@ -581,7 +609,8 @@ def write_geopackage(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.Dat
                      sections: pd.DataFrame, unresolved: pd.DataFrame,
                      candidates: pd.DataFrame, districts: gpd.GeoDataFrame,
                      summary: gpd.GeoDataFrame, meta: dict,
-                     reference: pd.DataFrame | None = None) -> Path:
+                     reference: pd.DataFrame | None = None,
+                     promises: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> Path:
     """Write the project GeoPackage to ``path`` atomically and return ``path``.
 
     See the module docstring for the layers and tables.  ``meta`` needs the
@@ -592,7 +621,7 @@ def write_geopackage(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.Dat
         write_geopackage_file(tmp, final_name=path.name, projects=projects, mentions=mentions,
                               sections=sections, unresolved=unresolved, candidates=candidates,
                               districts=districts, summary=summary, meta=meta,
-                              reference=reference)
+                              reference=reference, promises=promises)
     return path
 
 
@@ -600,14 +629,15 @@ def write_geopackage_file(tmp: Path, *, final_name: str, projects: gpd.GeoDataFr
                           mentions: pd.DataFrame, sections: pd.DataFrame,
                           unresolved: pd.DataFrame, candidates: pd.DataFrame,
                           districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame,
-                          meta: dict, reference: pd.DataFrame | None = None) -> Path:
+                          meta: dict, reference: pd.DataFrame | None = None,
+                     promises: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> Path:
     """Write the GeoPackage to the temporary file ``tmp`` that will be renamed to
     ``final_name`` (the embedded project refers to the final name); not atomic by
     itself — :func:`write_geopackage` and the pipeline wrap it in ``atomic_path``."""
     _check_inputs(projects, mentions, sections, unresolved, candidates, districts, meta)
     tables = plan_tables(projects=projects, mentions=mentions, sections=sections,
                          unresolved=unresolved, candidates=candidates, districts=districts,
-                         summary=summary, reference=reference)
+                         summary=summary, reference=reference, promises=promises)
     try:
         spatial = [t for t in tables if t.geom != "none"]
         # GDAL creates the file (system tables, version, SRS) with the first layer;
@@ -747,6 +777,8 @@ RELATIONS = (
     ("rel_sections_mentions", "sections", "mentions", "section_id", "section_id"),
     ("rel_projects_geocode_candidates", "projects", "geocode_candidates", "project_id",
      "project_id"),
+    ("rel_projects_promises", "projects", "promises", "project_id", "project_id"),
+    ("rel_projects_stages", "projects", "stages", "project_id", "project_id"),
 )
 
 
@@ -758,7 +790,10 @@ def _write_relations(con: sqlite3.Connection, stamp: str) -> None:
         related_primary_column TEXT NOT NULL DEFAULT 'id', relation_name TEXT NOT NULL,
         mapping_table_name TEXT NOT NULL UNIQUE)""")
     _register_extension(con, "gpkgext_relations", None, "related_tables", RTE_EXT)
+    present = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     for mapping, base, related, base_col, rel_col in RELATIONS:
+        if not {base, related} <= present:  # promise tables only when the build has them
+            continue
         con.execute(f'CREATE TABLE "{mapping}" (id INTEGER PRIMARY KEY AUTOINCREMENT, '
                     'base_id INTEGER NOT NULL, related_id INTEGER NOT NULL)')
         con.execute(f'INSERT INTO "{mapping}" (base_id, related_id) SELECT b.fid, r.fid '

@@ -23,6 +23,7 @@ import shapely.geometry
 
 from . import __version__, resources, settings
 from .checks import check_projects
+from .claims import add_claims, apply_claims, resolve_report_year
 from .districts import allocate, districts_column, load_districts, summarise
 from .errors import GeoError, ReportError
 from .extract import extract
@@ -69,6 +70,9 @@ class Stages:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     online: object = None  # geo.online.OnlineResult of `geo build --online`, else None
+    #: promise tracker tables (geo.tracker); a single report is a series of one
+    series_stages: pd.DataFrame | None = None
+    promises: pd.DataFrame | None = None
 
     @property
     def meta(self) -> dict:
@@ -121,8 +125,8 @@ def _timed(timings: dict[str, float], stage: str, func: Callable, *args, **kwarg
 
 
 def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
-               gazetteer_path: Path | None = None, districts_path: Path | None = None,
-               online: bool = False,
+               year: int | None = None, gazetteer_path: Path | None = None,
+               districts_path: Path | None = None, online: bool = False,
                progress: Callable[[str], None] = lambda s: None) -> Stages:
     """Compute every table for one report (no output is written)."""
     timings: dict[str, float] = {}
@@ -136,6 +140,12 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     progress(f"parse: {len(doc.parts)} parts, {len(sections) - len(doc.parts)} sections, "
              f"{len(doc.paragraphs)} paragraphs")
     mentions = _timed(timings, "extract", extract, doc)
+    report_year, year_warning = resolve_report_year(doc, text, report, year)
+    if year_warning:
+        doc.warnings.append(year_warning)
+        progress(f"warning: {year_warning}")
+    doc.report_year = report_year
+    mentions = add_claims(mentions, report_year)
     progress(f"extract: {len(mentions)} mentions")
 
     city_files = settings.city_files(city)
@@ -174,6 +184,7 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
                  f"at county level at best (add data/raw/{city}_gazetteer.csv, see "
                  "data/raw/GAZETTEER.md, or run `geo build --online`)")
     projects = unplace_merged(merge_projects(projects, mentions, city, same_site(projects)))
+    projects = apply_claims(projects, mentions, report_year)
     projects = assign_themes(projects)
     active = projects[projects["merged_into"] == ""]
     allocation = _timed(timings, "districts", allocate, active, districts)
@@ -188,6 +199,7 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     stages = Stages(name, city, report, hashlib.sha256(text.encode("utf-8")).hexdigest(), doc,
                     sections, mentions, projects, candidates, unresolved, districts, allocation,
                     summary, checks, reference, timings, list(doc.warnings), online_result)
+    set_promises(stages, *_series_of_one(stages))
     c = stages.counts()
     progress(f"geocode: {c['located']} located, {c['unresolved']} unresolved "
              f"({_precision_breakdown(projects)})")
@@ -198,6 +210,21 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
                  f"{row['feature']} (its precision {row['precision']} allows "
                  f"{row['tolerance_m']:.0f} m)")
     return stages
+
+
+def _series_of_one(stages: Stages) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from .tracker import series_of_one
+
+    return series_of_one(stages)
+
+
+def set_promises(stages: Stages, table: pd.DataFrame, promises: pd.DataFrame) -> None:
+    """Attach the tracker's tables and each project's ``promise_outcome``."""
+    from .tracker import promise_outcome_field
+
+    stages.series_stages, stages.promises = table, promises
+    stages.projects["promise_outcome"] = promise_outcome_field(
+        list(stages.projects["project_id"]), promises)
 
 
 def _reference_check(gazetteer: gpd.GeoDataFrame | None, path: Path | None) -> pd.DataFrame:
@@ -261,6 +288,7 @@ def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gp
     projects["measure_note"] = projects.get("measure_note", pd.Series("", index=projects.index)
                                             ).fillna("")
     projects["status_year"] = projects["status_year"].astype("Int64")
+    projects["target_year"] = projects["target_year"].astype("Int64")
     projects = projects.sort_values("first_start", kind="stable").reset_index(drop=True)
     frame = gpd.GeoDataFrame(projects[[*PROJECTS, "geometry"]], geometry="geometry",
                              crs="EPSG:4326")
@@ -311,6 +339,8 @@ def output_paths(name: str, root: Path | None = None) -> dict[str, Path]:
         "unresolved": processed / "unresolved.csv",
         "candidates": processed / "geocode_candidates.csv", "checks": processed / "checks.csv",
         "reference": processed / "reference_check.csv",
+        "stages": processed / "stages.csv", "promises": processed / "promises.csv",
+        "scorecard": processed / "scorecard.csv",
         "gpkg": layers / f"{name}.gpkg", "map": maps / f"{name}.html",
         "embed": maps / f"{name}_embed.html",
         "download_geojson": data / "projects.geojson", "download_csv": data / "projects.csv",
@@ -404,9 +434,10 @@ def _render_map_files(stages: Stages, downloads: dict[str, str], full: Path,
                       embed: Path) -> None:
     from .webmap import build_pages
 
-    pages = build_pages(projects=stages.active_projects,
+    pages = build_pages(projects=_with_promises(stages),
                         mentions=map_mentions(stages.mentions_by_survivor),
-                        summary=stages.summary, districts=stages.districts, meta=stages.meta,
+                        summary=stages.summary, districts=stages.districts,
+                        meta={**stages.meta, "scorecard": _scorecard_rows(stages)},
                         downloads=downloads)
     for path, page in zip((full, embed), pages, strict=True):
         Path(path).write_bytes(page.encode("utf-8"))
@@ -421,6 +452,27 @@ def map_mentions(mentions: pd.DataFrame) -> pd.DataFrame:
     """The mentions the map shows: at most MAP_MENTIONS_PER_PROJECT per project."""
     order = mentions.sort_values(["start", "mention_id"], kind="stable")
     return order[order.groupby("project_id").cumcount() < MAP_MENTIONS_PER_PROJECT]
+
+
+def _scorecard_rows(stages: Stages) -> list[dict]:
+    """The scorecard (promises by outcome per area) as plain records for the map."""
+    from .tracker import scorecard
+
+    return scorecard(_promise_frames(stages)[1]).to_dict("records")
+
+
+def _with_promises(stages: Stages) -> gpd.GeoDataFrame:
+    """The map's projects, each with the list of its promises and their outcomes
+    (the scorecard, the outcome filter and the popups read it)."""
+    _, promises = _promise_frames(stages)
+    by_project: dict[str, list[dict]] = {}
+    for row in promises.itertuples():
+        by_project.setdefault(row.project_id, []).append(
+            {"year": int(row.promised_in), "promise": row.promise, "outcome": row.outcome,
+             "evidence_year": None if pd.isna(row.evidence_year) else int(row.evidence_year)})
+    projects = stages.active_projects.copy()
+    projects["promises"] = [by_project.get(pid, []) for pid in projects["project_id"]]
+    return projects
 
 
 def _downloads(paths: dict[str, Path]) -> dict[str, str]:
@@ -441,7 +493,8 @@ def _write_geopackage(stages: Stages, paths: dict[str, Path]) -> None:
     write_geopackage(paths["gpkg"], projects=stages.projects, mentions=stages.mentions,
                      sections=stages.sections, unresolved=stages.unresolved,
                      candidates=stages.candidates, districts=stages.districts,
-                     summary=stages.summary, meta=stages.meta, reference=stages.reference)
+                     summary=stages.summary, meta=stages.meta, reference=stages.reference,
+                     promises=_promise_frames(stages))
     stages.timings["write_gpkg"] = time.perf_counter() - t0
 
 
@@ -465,10 +518,31 @@ def _write_tables(stages: Stages, paths: dict[str, Path]) -> None:
         write_online(stages.online, paths["candidates"].parent)
     write_csv(paths["checks"], stages.checks)
     write_csv(paths["reference"], stages.reference)
+    _write_promises(stages, paths)
     write_text(paths["download_geojson"], geojson)
     write_csv(paths["download_csv"], pd.DataFrame(stages.projects.drop(columns="geometry")))
     write_text(paths["download_dictionary"], data_dictionary())
     stages.timings["write_tables"] = time.perf_counter() - t0
+
+
+def _promise_frames(stages: Stages) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """stages and promises tables of the build (computed once, series of one if needed)."""
+    from .tracker import series_of_one
+
+    if stages.promises is None:
+        stages.series_stages, stages.promises = series_of_one(stages)
+    return stages.series_stages, stages.promises
+
+
+def _write_promises(stages: Stages, paths: dict[str, Path]) -> None:
+    """stages.csv, promises.csv and scorecard.csv (a single report: a series of one)."""
+    from .tracker import scorecard, series_of_one
+
+    if stages.promises is None:
+        stages.series_stages, stages.promises = series_of_one(stages)
+    write_csv(paths["stages"], stages.series_stages)
+    write_csv(paths["promises"], stages.promises)
+    write_csv(paths["scorecard"], scorecard(stages.promises))
 
 
 def _relative(target: Path, start: Path) -> str:
@@ -478,7 +552,7 @@ def _relative(target: Path, start: Path) -> str:
 
 
 def build(report: Path | None = None, *, city: str | None = None, name: str | None = None,
-          root: Path | None = None, online: bool = False,
+          root: Path | None = None, online: bool = False, year: int | None = None,
           progress: Callable[[str], None] = lambda s: None) -> BuildResult:
     """Build every output for ``report`` (default: the Ningbo 2024 report)."""
     report = Path(report) if report else settings.default_report
@@ -495,7 +569,8 @@ def build(report: Path | None = None, *, city: str | None = None, name: str | No
         if recover(journal_path(paths)):
             progress("recovered: finished the output switch of an interrupted build")
         sweep_temporaries(paths.values())
-        stages = run_stages(report, city=city, name=name, online=online, progress=progress)
+        stages = run_stages(report, city=city, name=name, year=year, online=online,
+                            progress=progress)
         write_outputs(stages, paths, progress=progress, map_worker=map_worker)
     c = stages.counts()
     progress(f"done: {c['mentions']} mentions, {c['projects']} projects, {c['located']} located, "

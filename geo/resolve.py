@@ -63,7 +63,9 @@ def resolve(mentions: pd.DataFrame, city: str) -> tuple[pd.DataFrame, pd.DataFra
     mentions["project_id"] = keys.map(project_id)
     mentions["key"] = keys
     projects = project_table(mentions, mentions["project_id"])
-    ordered = [*MENTIONS, *[c for c in mentions.columns if c not in MENTIONS and c != "key"]]
+    # claim/stage are added by geo.claims after extraction; frames without them pass
+    ordered = [*[c for c in MENTIONS if c in mentions.columns],
+               *[c for c in mentions.columns if c not in MENTIONS and c != "key"]]
     return mentions[ordered], projects
 
 

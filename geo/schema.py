@@ -25,6 +25,11 @@ import pandas as pd
 
 from .errors import SchemaError
 
+#: Display categories of a project (its ``status`` field): the stages plus this year's
+#: targets, which are never drawn as completed (geo/claims.py).
+DISPLAY_STATUSES: tuple[str, ...] = ("completed", "to_complete", "under_construction", "started",
+                                     "to_start", "planning", "other")
+
 #: Normalised status codes, in lifecycle order (the order used in legends).
 STATUSES: tuple[str, ...] = ("completed", "under_construction", "started", "planning", "other")
 
@@ -77,10 +82,13 @@ MENTIONS = [
     "quote",          # the sentence the mention sits in
     "start",          # offset of the name's first character in the decoded text
     "end",            # offset one past the name's last character
+    "claim",          # fact | target | none (geo/claims.py)
+    "stage",          # the step the verb names, one of STATUSES
+    "year",           # the year the claim is about (review: report year - 1)
 ]
 
 #: Extra mention columns kept internally (not in mentions.csv).
-MENTIONS_EXTRA = ["year", "section_id", "quote_start", "status_start", "status_end"]
+MENTIONS_EXTRA = ["section_id", "quote_start", "status_start", "status_end"]
 
 PROJECTS = [
     "project_id", "name", "name_en", "kind", "theme", "status", "status_label_zh",
@@ -88,12 +96,15 @@ PROJECTS = [
     "geometry_type", "precision", "source", "source_url", "source_notes", "match_rule",
     "districts", "n_mentions", "length_km", "area_km2", "published_length_km",
     "published_area_km2", "measure_note", "merged_into",
+    "stage_at_report", "stage_inferred", "target", "target_year", "promise_outcome",
 ]
 
 #: Columns of projects.csv (output contract).
 PROJECTS_CSV = [
     "project_id", "name", "kind", "theme", "status", "geometry_type", "precision",
     "source", "source_url", "districts", "n_mentions", "merged_into", "source_notes",
+    "stage_at_report", "stage_inferred", "target", "target_year", "status_year",
+    "status_phrase", "promise_outcome",
 ]
 
 CANDIDATES = [

@@ -241,7 +241,10 @@ def _project_record(row: pd.Series, located: bool, mentions: list[dict]) -> dict
                    "n_mentions": _clean(row.get("n_mentions")),
                    "length_km": _clean(row.get("length_km")),
                    "area_km2": _clean(row.get("area_km2")),
-                   "located": located, "mentions": mentions})
+                   "located": located, "mentions": mentions,
+                   # promises and outcomes (geo.tracker), when the build passes them
+                   "promises": list(row.get("promises")) if isinstance(
+                       row.get("promises"), list) else []})
     return record
 
 
@@ -493,6 +496,9 @@ def _document(projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: pd.Da
                      "report_year": _clean(meta.get("report_year")), "name": name,
                      "full_page": f"{name}.html" if _SAFE_NAME.match(name) else ""},
             "style": _style_config(), "projects": records,
+            # promises by outcome, city-wide and per district (geo.tracker.scorecard)
+            "scorecard": [{k: _clean(v) for k, v in r.items()}
+                          for r in meta.get("scorecard") or []],
             "summary": _summary_document(summary), "downloads": _downloads(downloads),
             "basemap": maps[0]["id"],
             "gcj02": maps[0]["id"] == "gaode"}

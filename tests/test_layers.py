@@ -28,6 +28,7 @@ from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, P
 from geo import layers, qgis_style, resources, settings
 from geo.schema import (
     CANDIDATES,
+    DISPLAY_STATUSES,
     MENTIONS,
     MENTIONS_EXTRA,
     PROJECTS,
@@ -85,6 +86,8 @@ def _project_frame() -> gpd.GeoDataFrame:
             "match_rule": "exact",
             "districts": "海曙区" if geom else "", "n_mentions": 1 if pid[-1] != "1" else 2,
             "length_km": 999.0, "area_km2": 999.0, "merged_into": "", "geometry": geom,
+            "stage_at_report": status, "stage_inferred": False, "target": "none",
+            "target_year": None, "promise_outcome": "",
         })
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")[[*PROJECTS, "geometry"]]
 
@@ -104,6 +107,7 @@ def _mentions(projects: gpd.GeoDataFrame) -> pd.DataFrame:
                 "end": 100 * i + len(p.name), "year": 2024, "section_id": section,
                 "quote_start": 100 * i - 2, "status_start": 100 * i - 2,
                 "status_end": 100 * i,
+                "claim": "target" if section == "2.3" else "fact", "stage": p.status,
             })
     return pd.DataFrame(rows)[[*MENTIONS, *MENTIONS_EXTRA]]
 
@@ -343,7 +347,7 @@ def test_styles_follow_statuses_json(gpkg):
     qml = _sql(gpkg, "SELECT styleQML FROM layer_styles WHERE f_table_name = ?",
                "rail_transit_line")[0][0]
     cats = _categories(qml)
-    assert list(cats) == list(STATUSES)
+    assert list(cats) == list(DISPLAY_STATUSES)
     for status in resources.statuses():
         symbol = cats[status["code"]]
         assert float(symbol.get("alpha")) == pytest.approx(status["opacity"])
@@ -376,7 +380,7 @@ def test_point_markers_use_theme_shapes(gpkg):
 def test_sld_rules_cover_every_status(gpkg):
     sld = _sql(gpkg, "SELECT styleSLD FROM layer_styles WHERE f_table_name = ?",
                "roads_bridges_line")[0][0]
-    assert sld.count("<ogc:PropertyIsEqualTo>") == len(STATUSES)
+    assert sld.count("<ogc:PropertyIsEqualTo>") == len(DISPLAY_STATUSES)
     for status in resources.statuses():
         assert f"<ogc:Literal>{status['code']}</ogc:Literal>" in sld
         assert status["color"].lower() in sld
@@ -403,7 +407,7 @@ def test_field_aliases_and_domains(gpkg):
                                                              "part", "precision")}
     codes = [r[0] for r in _sql(gpkg, "SELECT value FROM gpkg_data_column_constraints "
                                       "WHERE constraint_name = 'status' ORDER BY rowid")]
-    assert codes == list(STATUSES)
+    assert codes == list(DISPLAY_STATUSES)
     ext = {r[0] for r in _sql(gpkg, "SELECT table_name FROM gpkg_extensions "
                                     "WHERE extension_name = 'gpkg_schema'")}
     assert ext == {"gpkg_data_columns", "gpkg_data_column_constraints"}
@@ -571,7 +575,7 @@ def test_qgis_opens_everything(gpkg, inputs, tmp_path):
         info = report["layers"][name]
         assert info["count"] == count, name
         assert info["renderer"] == "categorizedSymbol" and info["attr"] == "status"
-        assert info["categories"] == list(STATUSES)
+        assert info["categories"] == list(DISPLAY_STATUSES)
         assert info["label_field"] == "name" and info["label_min_scale"] == 150000
         assert info["aliases"]["name"] == "名称 Name"
         assert info["metadata_title"]

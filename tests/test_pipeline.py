@@ -69,7 +69,11 @@ def test_known_projects(ningbo_build):
     assert projects.loc["杭甬高速复线一期", "status"] == "completed"
     assert projects.loc["杭甬高速复线一期", "status_year"] == 2023
     yz = projects[projects.index.str.startswith("鄞州大道快速路")]
-    assert len(yz) == 1 and yz.iloc[0]["status"] == "completed" and yz.iloc[0]["n_mentions"] == 2
+    # 2023 提速建设 (fact), 2024 建成投用 (target): under construction, to complete this year
+    assert len(yz) == 1 and yz.iloc[0]["n_mentions"] == 2
+    assert yz.iloc[0]["status"] == "to_complete"
+    assert yz.iloc[0]["stage_at_report"] == "under_construction"
+    assert (yz.iloc[0]["target"], yz.iloc[0]["target_year"]) == ("complete", 2024)
 
 
 def test_unresolved_are_listed_with_reasons(ningbo_build):

@@ -19,7 +19,7 @@
   var featureLayers = {};  // project id -> [leaflet layers]
   var layerGroupOf = {};   // project id -> layer group key
   var choro = null, legendBox = null;
-  var state = {lang: "zh", q: "", theme: "", status: "", part: "", district: "",
+  var state = {lang: "zh", q: "", theme: "", status: "", part: "", district: "", outcome: "",
                metric: "n_projects"};
 
   function isEmbed() {
@@ -225,6 +225,7 @@
       row(t("status"), (p.status_label_zh || s.zh) + " / " + (p.status_label_en || s.en) +
           (p.status_phrase ? "（" + p.status_phrase + "）" : "")),
       row(t("year"), p.year === null ? "" : String(p.year)),
+      row(t("promises"), promisesText(p)),
       row(t("districts"), p.districts.join("、")),
       row(t("precision"), p.precision ? t("precision_" + p.precision) + " (" + p.precision + ")"
                                       : ""),
@@ -236,6 +237,36 @@
     if (!p.located) { box.appendChild(el("p", {className: "gm-badge", text: t("notOnMapLong")})); }
     box.appendChild(mentionsNode(p));
     return box;
+  }
+
+  /* Promises (geo.tracker): "2023 建成 → 延后兑现 (2024)". */
+  var OUTCOMES = ["kept", "late", "in_progress", "dropped", "unverifiable"];
+
+  function promisesText(p) {
+    return (p.promises || []).map(function (x) {
+      return x.year + " " + t("promise_" + x.promise) + " → " + t("outcome_" + x.outcome) +
+        (x.evidence_year && x.outcome !== "dropped" ? " (" + x.evidence_year + ")" : "");
+    }).join("；");
+  }
+
+  function renderScorecard() {
+    var box = document.getElementById("gm-scorecard");
+    if (!box) { return; }
+    box.textContent = "";
+    var rows = data().scorecard || [];
+    if (!rows.length) { box.appendChild(el("p", {text: t("noPromises")})); return; }
+    var head = el("tr", {}, [el("th", {text: t("area")}), el("th", {text: t("promises")})]
+      .concat(OUTCOMES.map(function (o) { return el("th", {text: t("outcome_" + o)}); })));
+    var body = rows.map(function (r) {
+      var area = r.area === "全市" ? t("cityRow") : r.area === "未定位" ? t("unlocatedRow")
+                                                                       : r.area;
+      return el("tr", {"data-area": r.area}, [el("th", {text: area}),
+                                              el("td", {text: String(r.promises)})]
+        .concat(OUTCOMES.map(function (o) {
+          return el("td", {"data-outcome": o, text: String(r[o] || 0)}); })));
+    });
+    box.appendChild(el("table", {className: "gm-table gm-scorecard"},
+                       [el("thead", {}, [head]), el("tbody", {}, body)]));
   }
 
   function mentionsNode(p) {
@@ -474,6 +505,8 @@
     if (state.status && p.status !== state.status) { return false; }
     if (state.part && p.part !== state.part) { return false; }
     if (state.district && p.districts.indexOf(state.district) < 0) { return false; }
+    if (state.outcome && !(p.promises || []).some(function (x) {
+      return x.outcome === state.outcome; })) { return false; }
     return true;
   }
 
@@ -499,7 +532,9 @@
                  [markerSvg(th.marker, s, 16),
                   el("span", {className: "gm-item-text"}, [
                     el("span", {className: "gm-item-name", text: p.name}),
-                    el("span", {className: "gm-item-meta", text: meta})]),
+                    el("span", {className: "gm-item-meta", text: meta}),
+                    p.status_phrase ? el("span", {className: "gm-item-meta gm-item-timeline",
+                                                  text: p.status_phrase}) : null]),
                   p.located ? null : el("span", {className: "gm-badge", text: t("notOnMap")})]);
     var li = el("li", {className: "gm-row" + (p.located ? "" : " gm-unlocated")}, [btn]);
     btn.addEventListener("click", function () {
@@ -571,6 +606,11 @@
     });
     fillSelect("gm-f-district", "district", districts.map(function (d) {
       return {value: d, label: d}; }));
+    var outcomes = uniq([].concat.apply([], projects.map(function (p) {
+      return (p.promises || []).map(function (x) { return x.outcome; }); })));
+    fillSelect("gm-f-outcome", "outcome", OUTCOMES.filter(function (o) {
+      return outcomes.indexOf(o) >= 0; }).map(function (o) {
+      return {value: o, label: t("outcome_" + o)}; }));
   }
 
   function isMobile() { return window.matchMedia("(max-width: 700px)").matches; }
@@ -658,6 +698,7 @@
     renderFilters();
     renderList();
     renderSummary();
+    renderScorecard();
     renderDownloads();
     renderLegend();
     renderLayerControl();
@@ -694,7 +735,7 @@
     var q = document.getElementById("gm-q");
     q.addEventListener("input", function () { state.q = q.value; refresh(); });
     document.getElementById("gm-reset").addEventListener("click", function () {
-      state.q = state.theme = state.status = state.part = state.district = "";
+      state.q = state.theme = state.status = state.part = state.district = state.outcome = "";
       q.value = "";
       renderFilters();
       refresh();
