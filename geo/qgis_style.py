@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from . import resources
+from . import choropleth, resources
 
 #: QGIS version written into QML/QGS headers (oldest supported reader).
 QGIS_VERSION = "3.22.0-Białowieża"
@@ -47,10 +47,12 @@ MARKER_SIZE_PX = 12
 #: QGIS SimpleMarker shape for each themes.json ``marker`` (filled shapes).
 QGIS_MARKERS = {"circle": "circle", "square": "square", "triangle": "triangle",
                 "diamond": "diamond", "cross": "cross_fill", "star": "star",
-                "pentagon": "pentagon"}
+                "pentagon": "pentagon", "hexagon": "hexagon"}
 
-#: Sequential fill colours (light to dark) of the district summary classes.
-SUMMARY_RAMP = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#d95f0e")
+#: Sequential fill colours of the district summary classes (shared with the web map).
+SUMMARY_RAMP = choropleth.RAMP
+#: Class breaks of the district summary (one function for QGIS and the web map).
+class_breaks = choropleth.class_breaks
 
 _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
 _SLD_NS = {
@@ -222,17 +224,6 @@ def outline_renderer(colour: str = "#555555", width: float = 0.5) -> ET.Element:
     return renderer
 
 
-def class_breaks(values: Iterable[float], n: int = len(SUMMARY_RAMP)) -> list[float]:
-    """Quantile class breaks (``n`` classes at most, lowest value first, deduplicated)."""
-    vals = sorted(float(v) for v in values if v == v)  # drop NaN
-    if not vals:
-        return [0.0, 1.0]
-    breaks = [vals[0]] + [vals[min(len(vals) - 1, (len(vals) * k) // n)] for k in range(1, n)]
-    breaks.append(vals[-1])
-    unique = sorted(set(round(b, 3) for b in breaks))
-    return unique if len(unique) > 1 else [unique[0], unique[0] + 1.0]
-
-
 def graduated_renderer(field_name: str, breaks: Sequence[float]) -> ET.Element:
     """A graduated fill renderer on ``field_name`` with classes ``breaks[i]..breaks[i+1]``."""
     renderer = ET.Element("renderer-v2", {"type": "graduatedSymbol", "attr": field_name,
@@ -241,9 +232,7 @@ def graduated_renderer(field_name: str, breaks: Sequence[float]) -> ET.Element:
                                           "forceraster": "0", "referencescale": "-1"})
     ranges = ET.SubElement(renderer, "ranges")
     symbols = ET.SubElement(renderer, "symbols")
-    n = len(breaks) - 1
-    for i in range(n):
-        colour = SUMMARY_RAMP[round(i * (len(SUMMARY_RAMP) - 1) / max(n - 1, 1))]
+    for i, colour in enumerate(choropleth.class_colours(breaks)):
         lo, hi = breaks[i], breaks[i + 1]
         ET.SubElement(ranges, "range", {"lower": _num(lo), "upper": _num(hi), "symbol": str(i),
                                         "label": f"{_num(lo)} – {_num(hi)}", "render": "true"})
@@ -526,15 +515,14 @@ def summary_sld(layer: str, values: Iterable[float], field_name: str = "per_100k
     """SLD 1.1 of the district summary: one rule per class of ``field_name``."""
     root, fts = _sld_document(layer)
     breaks = class_breaks(values)
-    n = len(breaks) - 1
-    for i in range(n):
-        colour = SUMMARY_RAMP[round(i * (len(SUMMARY_RAMP) - 1) / max(n - 1, 1))]
+    for i, colour in enumerate(choropleth.class_colours(breaks)):
         rule = _se(fts, "Rule")
         _se(rule, "Name", f"{_num(breaks[i])} – {_num(breaks[i + 1])}")
         flt = ET.SubElement(rule, "ogc:Filter")
         both = ET.SubElement(flt, "ogc:And")
-        for op, value in (("GreaterThanOrEqualTo", breaks[i]),
-                          ("LessThan" if i < n - 1 else "LessThanOrEqualTo", breaks[i + 1])):
+        # upper bounds inclusive, first class closed below: geo.choropleth.class_index
+        for op, value in (("GreaterThanOrEqualTo" if i == 0 else "GreaterThan", breaks[i]),
+                          ("LessThanOrEqualTo", breaks[i + 1])):
             cmp_ = ET.SubElement(both, f"ogc:PropertyIs{op}")
             ET.SubElement(cmp_, "ogc:PropertyName").text = field_name
             ET.SubElement(cmp_, "ogc:Literal").text = _num(value)

@@ -61,8 +61,9 @@ fuzzy_threshold: float = 0.86
 #: Coastal buffer (km) within which offshore features count as inside the city.
 coastal_buffer_km: float = 25.0
 
-#: Base map for the web map: "osm" (default), "tianditu" (needs key), "gaode".
-basemap: str = os.environ.get("GEO_BASEMAP", "osm")
+#: Default base map of the web map: "" (天地图 when TIANDITU_KEY is set, else OSM),
+#: "tianditu" (needs the key) or "osm"; the page's layer switcher offers the others.
+basemap: str = os.environ.get("GEO_BASEMAP", "")
 tianditu_key: str = os.environ.get("TIANDITU_KEY", "")
 
 #: Online sources (``geo build --online``): which to ask, in order after the gazetteer;

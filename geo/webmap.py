@@ -44,7 +44,7 @@ from folium.template import Template
 from folium.utilities import JsCode
 from shapely.geometry import mapping
 
-from . import resources, settings
+from . import choropleth, resources, settings
 from . import webmap_assets as assets
 from .errors import BasemapError, GeoError
 from .io import write_text
@@ -67,23 +67,35 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Base maps
 # ----------------------------------------------------------------------------
 
-OSM = {
-    "id": "osm", "name": "OpenStreetMap",
-    "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "subdomains": "",
-    "hosts": ["https://tile.openstreetmap.org"], "max_zoom": 19,
-    "attr": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
-            'contributors',
-}
-GAODE = {
-    "id": "gaode", "name": "高德地图 Gaode (GCJ-02)",
-    "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-           "&x={x}&y={y}&z={z}",
-    "subdomains": "1234", "hosts": ["https://*.is.autonavi.com"], "max_zoom": 18,
-    "attr": "&copy; 高德地图 AutoNavi",
-}
-_TIANDITU_URL = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
-                 "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-                 "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
+def _specs() -> dict[str, dict]:
+    return {b["id"]: b for b in resources.load("basemaps")["basemaps"]}
+
+
+def _host_pattern(url: str) -> str:
+    """The CSP source of a tile URL template (``{s}`` subdomains become ``*``)."""
+    host = re.match(r"^https://([^/]+)/", url)
+    if not host:
+        raise GeoError(f"tile URL {url!r} is not https", path="geo/resources/basemaps.json",
+                       fix="use an https tile URL")
+    return "https://" + re.sub(r"^[^.]*\{s\}[^.]*\.", "*.", host.group(1))
+
+
+def _attribution(spec: dict, html_attr: str) -> str:
+    """Attribution with the 审图号, or an honest note where the map has none."""
+    review = spec.get("review_number") or ""
+    note = review if review else html.escape(spec.get("china_note", ""))
+    return f"{html_attr} {note}".strip()
+
+
+def _xyz(spec: dict) -> dict:
+    """A base map whose URL and attribution come from xyzservices."""
+    import xyzservices.providers as providers
+    provider = providers.query_name(spec["provider"])
+    url = provider.url
+    return {"id": spec["id"], "name": f"{spec['zh']} {spec['en']}" if spec["zh"] != spec["en"]
+            else spec["zh"], "urls": [url], "subdomains": provider.get("subdomains", "abc"),
+            "hosts": [_host_pattern(url)], "max_zoom": int(provider.get("max_zoom", 18)),
+            "attr": _attribution(spec, provider.html_attribution), "land": spec["land"]}
 
 
 def tianditu(key: str) -> dict:
@@ -92,37 +104,39 @@ def tianditu(key: str) -> dict:
         raise BasemapError("the Tianditu key must be letters and digits only",
                            fix="copy the browser key from console.tianditu.gov.cn into "
                                "TIANDITU_KEY")
-    return {
-        "id": "tianditu", "name": "天地图 Tianditu", "subdomains": "01234567",
-        "urls": [_TIANDITU_URL.format(s="{s}", layer=layer, key=key) for layer in ("vec", "cva")],
-        "hosts": ["https://*.tianditu.gov.cn"], "max_zoom": 18,
-        "attr": '&copy; <a href="https://www.tianditu.gov.cn/">天地图</a> GS(2024)0568号',
-    }
+    spec = _specs()["tianditu"]
+    urls = [spec["wmts"].replace("{layer}", layer).replace("{key}", key)
+            for layer in spec["layers"]]
+    return {"id": "tianditu", "name": f"{spec['zh']} {spec['en']}", "urls": urls,
+            "subdomains": spec["subdomains"], "hosts": [_host_pattern(urls[0])],
+            "max_zoom": spec["max_zoom"], "attr": _attribution(spec, spec["attr_html"]),
+            "land": spec["land"]}
 
 
 def basemaps(choice: str | None = None, key: str | None = None) -> list[dict]:
-    """Return the base maps to offer, default first.
+    """Return the base maps to offer in the page's layer switcher, default first.
 
-    ``choice`` defaults to ``settings.basemap`` and ``key`` to
-    ``settings.tianditu_key``.  OpenStreetMap is always offered unless Gaode
-    is chosen: Gaode tiles are GCJ-02, so the vectors are shifted for display
-    and no WGS84 base map can be offered beside them.
+    With a Tianditu key (``settings.tianditu_key``) both 天地图 and
+    OpenStreetMap are offered and 天地图 is the default (``choice`` "osm"
+    puts OSM first); without one only OSM, labelled as having no 审图号.
+    Switching happens in the page, without a rebuild.
     """
     choice = (choice if choice is not None else settings.basemap).lower()
     key = key if key is not None else settings.tianditu_key
     if choice == "gaode":
-        return [GAODE]
-    if choice not in ("osm", "tianditu"):
+        raise BasemapError("the keyless Gaode tile endpoint is unofficial and no longer offered",
+                           fix="set TIANDITU_KEY for 天地图, or GEO_BASEMAP=osm")
+    if choice not in ("", "osm", "tianditu"):
         raise BasemapError(f"unknown base map {choice!r}",
-                           fix="set GEO_BASEMAP to osm, tianditu or gaode")
+                           fix="set GEO_BASEMAP to tianditu or osm (or leave it unset)")
     if choice == "tianditu" and not key:
         raise BasemapError("the Tianditu base map needs a key",
                            fix="set TIANDITU_KEY (free at console.tianditu.gov.cn) or "
                                "GEO_BASEMAP=osm")
-    maps = [OSM]
-    if key:
-        maps = [tianditu(key), OSM] if choice == "tianditu" else [OSM, tianditu(key)]
-    return maps
+    osm = _xyz(_specs()["osm"])
+    if not key:
+        return [osm]
+    return [osm, tianditu(key)] if choice == "osm" else [tianditu(key), osm]
 
 
 def _with_data_attribution(spec: dict, lines: list[str]) -> dict:
@@ -134,18 +148,18 @@ def _with_data_attribution(spec: dict, lines: list[str]) -> dict:
             + "; ".join(html.escape(line) for line in lines)}
 
 
-def _add_basemaps(fmap: folium.Map, maps: list[dict]) -> None:
+def _add_basemaps(fmap: folium.Map, maps: list[dict]) -> list[Element]:
+    """Add one base-layer group per base map (its tile layers inside); return them all."""
+    added: list[Element] = []
     for index, spec in enumerate(maps):
-        show = index == 0
-        if "urls" not in spec:
-            folium.TileLayer(tiles=spec["url"], attr=spec["attr"], name=spec["name"],
-                             max_zoom=spec["max_zoom"], subdomains=spec["subdomains"] or "abc",
-                             overlay=False, show=show).add_to(fmap)
-            continue
-        group = folium.FeatureGroup(name=spec["name"], overlay=False, show=show).add_to(fmap)
+        group = folium.FeatureGroup(name=spec["name"], overlay=False, show=index == 0)
+        added.append(group.add_to(fmap))
         for url in spec["urls"]:
-            folium.TileLayer(tiles=url, attr=spec["attr"], max_zoom=spec["max_zoom"],
-                             subdomains=spec["subdomains"], control=False).add_to(group)
+            added.append(folium.TileLayer(tiles=url, attr=spec["attr"],
+                                          max_zoom=spec["max_zoom"],
+                                          subdomains=spec["subdomains"],
+                                          control=False).add_to(group))
+    return added
 
 
 # ----------------------------------------------------------------------------
@@ -158,14 +172,6 @@ def _round_coords(value: Any, ndigits: int = COORD_DECIMALS) -> Any:
     if isinstance(value, (list, tuple)):
         return [_round_coords(v, ndigits) for v in value]
     return value
-
-
-def _display_geometry(geom: Any, gcj02: bool) -> Any:
-    """Geometry as drawn: shifted to GCJ-02 for Gaode tiles, else unchanged WGS84."""
-    if not gcj02:
-        return geom
-    from .coords import transform_geometry, wgs84_to_gcj02
-    return transform_geometry(geom, wgs84_to_gcj02)
 
 
 def _geojson_geometry(geom: Any) -> dict:
@@ -356,10 +362,10 @@ class _Raw(Element):
 
     def __init__(self, text: str) -> None:
         super().__init__()
-        self._text = text
+        self.text = text
 
     def render(self, **kwargs: Any) -> str:
-        return self._text
+        return self.text
 
 
 class _Script(MacroElement):
@@ -369,7 +375,6 @@ class _Script(MacroElement):
 
     def __init__(self, code: str) -> None:
         super().__init__()
-        self._name = "GeomapScript"
         self.code = code
 
 
@@ -388,21 +393,21 @@ def _feature_collection(features: list[dict]) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _project_features(projects: gpd.GeoDataFrame, gcj02: bool) -> dict[str, list[dict]]:
+def _project_features(projects: gpd.GeoDataFrame) -> dict[str, list[dict]]:
     """Located features grouped by layer key (theme id, or "planning")."""
     groups: dict[str, list[dict]] = {}
     for index, row in projects.iterrows():
         if not _is_located(row.geometry):
             continue
         key = "planning" if row["status"] == "planning" else _text(row["theme"]) or "other"
-        geometry = _geojson_geometry(_display_geometry(row.geometry, gcj02))
+        geometry = _geojson_geometry(row.geometry)
         groups.setdefault(key, []).append(
             {"type": "Feature", "properties": {"i": int(index)}, "geometry": geometry})
     return groups
 
 
-def _district_features(summary: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
-                       gcj02: bool) -> list[dict]:
+def _district_features(summary: gpd.GeoDataFrame,
+                       districts: gpd.GeoDataFrame) -> list[dict]:
     """District polygons (simplified, rounded) with the index of their summary row."""
     rows = summary.reset_index(drop=True)
     geoms = rows.geometry if "geometry" in rows else gpd.GeoSeries([None] * len(rows))
@@ -413,7 +418,7 @@ def _district_features(summary: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
         if not _is_located(geom):
             continue
         geom = shapely.simplify(geom, DISTRICT_TOLERANCE, preserve_topology=True)
-        geometry = _geojson_geometry(_display_geometry(geom, gcj02))
+        geometry = _geojson_geometry(geom)
         features.append({"type": "Feature", "properties": {"d": index}, "geometry": geometry})
     return features
 
@@ -470,15 +475,17 @@ def _bounds(projects: gpd.GeoDataFrame, districts: list[dict]) -> list[list[floa
 # Page assembly
 # ----------------------------------------------------------------------------
 
-def _assign_ids(root: Element) -> None:
-    """Replace folium's random uuid ids with a counter, walking the tree in order."""
-    counter = 0
-    stack = [root]
-    while stack:
-        element = stack.pop(0)
-        element._id = f"{counter:04d}"
-        counter += 1
-        stack.extend(element._children.values())
+def _stable_names(page: str, elements: list[Element]) -> str:
+    """Replace folium's random element names in ``page`` by numbered ones.
+
+    folium names every element ``<kind>_<random hex>`` (``get_name()``); the
+    page must be byte-identical from run to run, so each element we created
+    is renamed ``<kind>_<NNNN>`` in creation order.
+    """
+    for index, element in enumerate(elements):
+        name = element.get_name()
+        page = page.replace(name, f"{name.rsplit('_', 1)[0]}_{index:04d}")
+    return page
 
 
 def _title(meta: dict) -> str:
@@ -500,8 +507,8 @@ def _document(projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: pd.Da
             "scorecard": [{k: _clean(v) for k, v in r.items()}
                           for r in meta.get("scorecard") or []],
             "summary": _summary_document(summary), "downloads": _downloads(downloads),
-            "basemap": maps[0]["id"],
-            "gcj02": maps[0]["id"] == "gaode"}
+            "classes": {m: choropleth.classification(summary, m) for m in choropleth.METRICS},
+            "basemap": maps[0]["id"]}
 
 
 def _head_elements(doc: dict) -> list[str]:
@@ -523,8 +530,10 @@ def _start_code(fmap: folium.Map, control: folium.LayerControl,
                 boundaries: folium.GeoJson | None, layers: dict[str, Any]) -> str:
     groups = ", ".join(f"{json.dumps(k)}: {v.get_name()}" for k, v in layers.items())
     bound = boundaries.get_name() if boundaries is not None else "null"
-    return (f"GEOMAP.start({{map: {fmap.get_name()}, control: {control.get_name()}, "
-            f"boundaries: {bound}, groups: {{{groups}}}}});")
+    # a task of its own: the page's first long task (parsing, layers) ends before
+    # the list, legend and filters are built
+    return (f"window.setTimeout(function () {{ GEOMAP.start({{map: {fmap.get_name()}, "
+            f"control: {control.get_name()}, boundaries: {bound}, groups: {{{groups}}}}}); }}, 0);")
 
 
 def build_map(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
@@ -539,32 +548,31 @@ def _page(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: gpd.Ge
           districts: gpd.GeoDataFrame, meta: dict, downloads: dict[str, str] | None) -> str:
     """The page without its variant mark (full or embed); see :func:`_set_variant`."""
     maps = [_with_data_attribution(m, meta.get("data_attribution", [])) for m in basemaps()]
-    gcj02 = maps[0]["id"] == "gaode"
     projects = _sorted_projects(projects)
     doc = _document(projects, mentions, summary, meta, downloads, maps)
-    district_features = _district_features(summary, districts, gcj02)
+    district_features = _district_features(summary, districts)
     fmap = _OfflineMap(location=[0, 0], zoom_start=9, tiles=None, control_scale=True,
                        zoom_control=True)
-    panes = _Script("")
-    fmap.add_child(panes)
-    _add_basemaps(fmap, maps)
+    pane = json.dumps(DISTRICT_PANE)
+    fmap.add_child(_Script(f"{fmap.get_name()}.createPane({pane}).style.zIndex = 350;"))
+    created: list[Element] = [fmap, *_add_basemaps(fmap, maps)]
     boundaries = _add_districts(fmap, district_features)
-    layers = _add_project_layers(fmap, _project_features(projects, gcj02))
+    layers = _add_project_layers(fmap, _project_features(projects))
+    created += ([boundaries] if boundaries is not None else []) + list(layers.values())
     bounds = _bounds(projects, district_features)
     if bounds:
         fmap.fit_bounds(bounds)
     control = folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
-    start = _Script("")
-    fmap.add_child(start)
+    created.append(control)
+    fmap.add_child(_Script(_start_code(fmap, control, boundaries, layers)))
     figure: Figure = fmap.get_root()
-    for index, text in enumerate(_head_elements(doc)):
+    head = _head_elements(doc)
+    figure.header.add_child(_CspMeta(figure, head, [fmap], maps, created), name="geomap_csp",
+                            index=0)
+    for index, text in enumerate(head):
         figure.header.add_child(_Raw(text), name=f"geomap_head_{index}")
     figure.html.add_child(_Raw(assets.web_text("chrome.html")), name="geomap_chrome", index=0)
-    _assign_ids(figure)
-    pane = json.dumps(DISTRICT_PANE)
-    panes.code = (f"{fmap.get_name()}.createPane({pane}).style.zIndex = 350;")
-    start.code = _start_code(fmap, control, boundaries, layers)
-    return _with_csp(figure.render(), maps)
+    return _stable_names(figure.render(), created)
 
 
 def _set_variant(page: str, embed: bool) -> str:
@@ -574,11 +582,38 @@ def _set_variant(page: str, embed: bool) -> str:
     return page[:head_end] + page[head_end:].replace("<body>", f'<body class="{body_class}">', 1)
 
 
-def _with_csp(page: str, maps: list[dict]) -> str:
-    """Insert a Content-Security-Policy allowing only our inline scripts and tile hosts."""
+class _CspMeta(Element):
+    """The Content-Security-Policy meta tag, first in the page's header.
+
+    The policy allows only the page's inline scripts (by sha256) and the tile
+    hosts: ours in the header (``head``), the header part of folium's
+    ``extra`` elements (the map's global switches script), and folium's main
+    script, which the figure fills while rendering its children, before it
+    renders its header.  Header parts are the ``header`` macro of the
+    element's template (branca's extension point for elements).
+    This element renders that script as the figure's template will (renamed as
+    :func:`_stable_names` renames it) and hashes it.  The CSP test checks that
+    no other inline script exists.
+    """
+
+    def __init__(self, figure: Figure, head: list[str], extra: list[Element],
+                 maps: list[dict], elements: list[Element]) -> None:
+        super().__init__()
+        self.figure, self.head, self.extra = figure, head, extra
+        self.maps, self.elements = maps, elements
+
+    def render(self, **kwargs: Any) -> str:
+        main = f"<script>\n    {self.figure.script.render(**kwargs)}\n</script>"
+        parts = [e._template.module.header(e, kwargs) for e in self.extra]
+        texts = [*self.head, *parts, main]
+        return _csp_meta(_stable_names("".join(texts), self.elements), self.maps)
+
+
+def _csp_meta(scripts: str, maps: list[dict]) -> str:
+    """A CSP meta tag allowing the inline ``<script>`` elements in ``scripts`` and the tiles."""
     hashes = []
     for match in re.finditer(r"<script(?: type=\"application/json\"[^>]*)?>(.*?)</script>",
-                             page, re.DOTALL):
+                             scripts, re.DOTALL):
         if match.group(0).startswith('<script type="application/json"'):
             continue
         digest = hashlib.sha256(match.group(1).encode("utf-8")).digest()
@@ -589,8 +624,7 @@ def _with_csp(page: str, maps: list[dict]) -> str:
               "style-src 'unsafe-inline'; "
               f"img-src data: {hosts}; "
               "base-uri 'none'; form-action 'none'")
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}">'
-    return page.replace("<head>", f"<head>\n    {meta}", 1)
+    return f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}">'
 
 
 def render_map(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
@@ -646,4 +680,4 @@ def located_count(projects: gpd.GeoDataFrame) -> int:
 
 def iter_layer_keys(projects: gpd.GeoDataFrame) -> Iterable[str]:
     """Layer keys the map will create for ``projects`` (theme ids and "planning")."""
-    return sorted(_project_features(projects, gcj02=False))
+    return sorted(_project_features(projects))

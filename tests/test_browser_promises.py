@@ -47,13 +47,13 @@ def test_scorecard_outcome_filter_and_timeline_popup(browser, series_site):  # n
             assert city.locator(f"td[data-outcome='{outcome}']").inner_text() == str(count)
         # outcome filter: exactly the projects with a promise still in progress remain
         page.select_option("#gm-f-outcome", "in_progress")
-        pids = page.eval_on_selector_all("button.gm-item", "b => b.map(x => x.dataset.pid)")
+        pids = page.eval_on_selector_all("li:not([hidden]) > button.gm-item", "b => b.map(x => x.dataset.pid)")
         expected = set(promises.loc[promises["outcome"] == "in_progress", "project_id"])
         assert len(expected) >= 2 and set(pids) == expected
         page.select_option("#gm-f-outcome", "")
         # timeline popup: 市第四人民医院 (unlocated: details open in the list)
         page.fill("#gm-q", "市第四人民医院")
-        row = page.locator("button.gm-item").first
+        row = page.locator("li:not([hidden]) > button.gm-item").first
         timeline = row.locator(".gm-item-timeline").inner_text()
         assert timeline.startswith("2021：前期") and "2024 目标：建成" in timeline
         row.click()

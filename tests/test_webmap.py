@@ -319,10 +319,12 @@ def test_render_maps_writes_both_variants_from_one_rendering(tmp_path, osm):
 
 
 def test_basemaps(monkeypatch):
-    assert [m["id"] for m in webmap.basemaps("osm", "")] == ["osm"]
+    assert [m["id"] for m in webmap.basemaps("", "")] == ["osm"]
+    assert [m["id"] for m in webmap.basemaps("", "abc123")] == ["tianditu", "osm"]
     assert [m["id"] for m in webmap.basemaps("osm", "abc123")] == ["osm", "tianditu"]
     assert [m["id"] for m in webmap.basemaps("tianditu", "abc123")] == ["tianditu", "osm"]
-    assert [m["id"] for m in webmap.basemaps("gaode", "")] == ["gaode"]
+    with pytest.raises(webmap.BasemapError, match="unofficial"):
+        webmap.basemaps("gaode", "")
     with pytest.raises(webmap.BasemapError, match="TIANDITU_KEY"):
         webmap.basemaps("tianditu", "")
     with pytest.raises(webmap.BasemapError, match="unknown"):
@@ -331,26 +333,22 @@ def test_basemaps(monkeypatch):
         webmap.basemaps("osm", 'x"><script>')
 
 
+def test_osm_comes_from_xyzservices_and_says_it_has_no_review_number():
+    import xyzservices.providers as providers
+    osm = webmap.basemaps("", "")[0]
+    assert osm["urls"] == [providers.OpenStreetMap.Mapnik.url]
+    assert "无审图号" in osm["attr"] and "OpenStreetMap" in osm["attr"]
+
+
 def test_tianditu_layers(tmp_path, monkeypatch):
-    monkeypatch.setattr(settings, "basemap", "tianditu")
+    monkeypatch.setattr(settings, "basemap", "")
     monkeypatch.setattr(settings, "tianditu_key", "abc123")
     page = _render(tmp_path)
     assert "tianditu.gov.cn/vec_w/wmts" in page and "tianditu.gov.cn/cva_w/wmts" in page
-    assert "tk=abc123" in page
+    assert "tk=abc123" in page and "审图号" not in webmap.tianditu("abc123")["name"]
+    assert "GS(" in webmap.tianditu("abc123")["attr"]
     assert "img-src data: https://*.tianditu.gov.cn https://tile.openstreetmap.org;" in page
-
-
-def test_gaode_shifts_vectors_only_for_display(tmp_path, monkeypatch):
-    from geo.coords import wgs84_to_gcj02
-    monkeypatch.setattr(settings, "basemap", "gaode")
-    inputs = fixture_inputs()
-    page = _render(tmp_path)
-    assert "autonavi.com" in page and "openstreetmap.org/{z}" not in page
-    lon, lat = wgs84_to_gcj02(121.45, 29.85)
-    assert f"[{round(lon, 5)}, {round(lat, 5)}]" in page
-    assert "[121.45, 29.85]" not in page
-    # the input data stay WGS84
-    assert inputs["projects"].geometry.iloc[1].equals(Point(121.45, 29.85))
+    assert "autonavi" not in page
 
 
 GAZETTEER = Path(__file__).resolve().parent.parent / "data" / "raw" / "ningbo_gazetteer.csv"
@@ -394,3 +392,132 @@ def test_ningbo_like_map_size(tmp_path, osm):
     path = webmap.render_map(tmp_path / "ningbo.html", **inputs)
     assert path.stat().st_size <= 1_500_000
     assert webmap.located_count(inputs["projects"]) > 30
+
+
+def _qml_ranges(qml: str) -> tuple[list[float], list[str]]:
+    """Class edges and fill colours of a graduated QML renderer."""
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(qml.split("\n", 1)[1] if qml.startswith("<!DOCTYPE") else qml)
+    ranges = root.findall(".//renderer-v2/ranges/range")
+    edges = [float(ranges[0].get("lower"))] + [float(r.get("upper")) for r in ranges]
+    colours = []
+    for r in ranges:
+        symbol = root.find(f".//renderer-v2/symbols/symbol[@name='{r.get('symbol')}']")
+        layer = symbol.find("layer")
+        option = layer.find(".//Option[@name='color']")
+        value = option.get("value") if option is not None else \
+            layer.find("prop[@k='color']").get("v")
+        r_, g_, b_ = (int(x) for x in value.split(",")[:3])
+        colours.append(f"#{r_:02x}{g_:02x}{b_:02x}")
+    return edges, colours
+
+
+def test_choropleth_breaks_exclude_the_city_row(tmp_path, osm):
+    from geo import choropleth
+    inputs = fixture_inputs()
+    summary = inputs["summary"].copy()
+    summary.loc[summary["district"] == "全市", "n_projects"] = 82  # far above any district
+    doc = _data_document(_render(tmp_path, summary=summary))
+    breaks = doc["classes"]["n_projects"]["breaks"]
+    assert max(breaks) == 3 and 82 not in breaks
+    assert choropleth.district_values(summary, "n_projects") == [3.0, 3.0]
+    # ten districts, five classes: two districts in each
+    edges = choropleth.class_breaks([3, 4, 5, 6, 8, 9, 12, 15, 20, 22])
+    counts = [0] * (len(edges) - 1)
+    for v in (3, 4, 5, 6, 8, 9, 12, 15, 20, 22):
+        counts[choropleth.class_index(v, edges)] += 1
+    assert counts == [2, 2, 2, 2, 2]
+
+
+def test_web_map_and_qgis_style_share_breaks_and_colours():
+    """The committed Ningbo map and GeoPackage: one classification, one palette."""
+    import sqlite3
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "maps" / "ningbo_2024.html").read_text("utf-8")
+    web = _data_document(page)["classes"]["per_100km2"]
+    with sqlite3.connect(root / "layers" / "ningbo_2024.gpkg") as db:
+        qml, sld = db.execute("SELECT styleQML, styleSLD FROM layer_styles "
+                              "WHERE f_table_name = 'district_summary'").fetchone()
+    edges, colours = _qml_ranges(qml)
+    assert edges == pytest.approx(web["breaks"]) and colours == web["colours"]
+    assert all(c.lower() in sld.lower() for c in web["colours"])
+    summary = pd.read_csv(root / "data" / "processed" / "ningbo_2024" / "district_summary.csv")
+    districts = summary[~summary["district"].str.startswith(("全市", "未定位"))]
+    assert web["breaks"][-1] == pytest.approx(districts["per_100km2"].max())
+    assert web["breaks"][0] == pytest.approx(districts["per_100km2"].min())
+
+
+# --------------------------------------------------------------------------- status colours
+
+def _linear(channel: int) -> float:
+    c = channel / 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def _over(colour: str, land: str, alpha: float) -> tuple[float, float, float]:
+    """``colour`` drawn at ``alpha`` over ``land``, in linear RGB."""
+    return tuple(alpha * _linear(c) + (1 - alpha) * _linear(b)
+                 for c, b in zip(_rgb(colour), _rgb(land), strict=True))  # type: ignore
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
+
+
+def _contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)))
+    return (lb + 0.05) / (la + 0.05)
+
+
+#: Machado, Oliveira & Fernandes (2009), severity 1.0, linear RGB
+DEUTERANOPIA = ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413),
+                (-0.011820, 0.042940, 0.968881))
+PROTANOPIA = ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216),
+              (-0.003882, -0.048116, 1.051998))
+
+
+def _simulate(rgb, matrix):
+    return tuple(min(1.0, max(0.0, sum(m * v for m, v in zip(row, rgb, strict=True))))
+                 for row in matrix)
+
+
+def _lab(rgb) -> tuple[float, float, float]:
+    r, g, b = rgb
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def test_status_colours_contrast_with_every_base_map():
+    lands = {b["id"]: b["land"] for b in resources.load("basemaps")["basemaps"]}
+    assert set(lands) >= {"osm", "tianditu"}
+    for status in resources.statuses():
+        for name, land in lands.items():
+            drawn = _over(status["color"], land, status["opacity"])
+            ratio = _contrast(drawn, _over(land, land, 1.0))
+            assert ratio >= 3.0, (status["code"], name, round(ratio, 2))
+
+
+def test_status_colours_stay_apart_for_colour_blind_readers():
+    import itertools
+    import math
+    land = resources.load("basemaps")["basemaps"][0]["land"]
+    drawn = {s["code"]: _over(s["color"], land, s["opacity"]) for s in resources.statuses()}
+    for matrix in (DEUTERANOPIA, PROTANOPIA):
+        for (a, ca), (b, cb) in itertools.combinations(drawn.items(), 2):
+            delta = math.dist(_lab(_simulate(ca, matrix)), _lab(_simulate(cb, matrix)))
+            assert delta >= 20, (a, b, round(delta, 1))
+    # the redundant cue: no two statuses share a dash pattern
+    dashes = [tuple(s["dash"]) for s in resources.statuses()]
+    assert len(set(dashes)) == len(dashes)
+    # railways and parks (and every theme) have their own marker shape
+    markers = [t["marker"] for t in resources.themes()]
+    assert len(set(markers)) == len(markers)

@@ -132,7 +132,9 @@
       return svg("polygon", {points: "10,1.5 12.4,7.2 18.5,7.6 13.8,11.5 15.3,17.5 10,14.2 " +
                                       "4.7,17.5 6.2,11.5 1.5,7.6 7.6,7.2"});
     },
-    pentagon: function () { return svg("polygon", {points: "10,2 18,8 15,17.5 5,17.5 2,8"}); }
+    pentagon: function () { return svg("polygon", {points: "10,2 18,8 15,17.5 5,17.5 2,8"}); },
+    hexagon: function () { return svg("polygon", {points: "10,1.5 17.5,5.8 17.5,14.2 10,18.5 " +
+                                                          "2.5,14.2 2.5,5.8"}); }
   };
 
   function markerSvg(shape, s, size) {
@@ -209,6 +211,9 @@
     return span;
   }
 
+  /* Popup order: what the report says first (title, status and year, the
+   * sentences), then the provenance folded behind a "来源 / Source" disclosure,
+   * so the sentence is visible without scrolling even in a small frame. */
   function projectDetails(p) {
     var s = statusOf(p);
     var kind = data().style.kinds[p.kind] || {zh: p.kind, en: p.kind};
@@ -217,15 +222,23 @@
     if (p.name_en) { box.appendChild(el("p", {className: "gm-popup-en", lang: "en",
                                               text: p.name_en})); }
     var chip = el("span", {className: "gm-chip"}, [markerSvg(themeOf(p).marker, s, 14),
-                                                   " " + s.zh + " · " + s.en]);
+                                                   " " + s.zh + " · " + s.en +
+                                                   (p.year ? " (" + p.year + ")" : "")]);
     box.appendChild(el("p", {className: "gm-popup-status"}, [chip]));
+    if (!p.located) { box.appendChild(el("p", {className: "gm-badge", text: t("notOnMapLong")})); }
+    box.appendChild(mentionsNode(p));
+    // the project's timeline: last year's facts and this year's targets, never folded, after
+    // the sentences so these stay visible first in a small frame
+    if (p.status_phrase) { box.appendChild(el("p", {className: "gm-popup-timeline",
+                                                    text: p.status_phrase})); }
+    var promised = promisesText(p);
+    if (promised) { box.appendChild(el("p", {className: "gm-popup-promises",
+                                             text: t("promises") + "：" + promised})); }
     var table = el("table", {className: "gm-table"}, [el("tbody", {}, [
       row(t("kind"), both(kind)),
       row(t("theme"), both(themeOf(p))),
-      row(t("status"), (p.status_label_zh || s.zh) + " / " + (p.status_label_en || s.en) +
-          (p.status_phrase ? "（" + p.status_phrase + "）" : "")),
+      row(t("status"), (p.status_label_zh || s.zh) + " / " + (p.status_label_en || s.en)),
       row(t("year"), p.year === null ? "" : String(p.year)),
-      row(t("promises"), promisesText(p)),
       row(t("districts"), p.districts.join("、")),
       row(t("precision"), p.precision ? t("precision_" + p.precision) + " (" + p.precision + ")"
                                       : ""),
@@ -233,9 +246,8 @@
       row(t("length"), p.length_km ? p.length_km + " km" : ""),
       row(t("area"), p.area_km2 ? p.area_km2 + " km²" : "")
     ].filter(Boolean))]);
-    box.appendChild(table);
-    if (!p.located) { box.appendChild(el("p", {className: "gm-badge", text: t("notOnMapLong")})); }
-    box.appendChild(mentionsNode(p));
+    box.appendChild(el("details", {className: "gm-prov"},
+                       [el("summary", {text: t("provenance")}), table]));
     return box;
   }
 
@@ -269,16 +281,42 @@
                        [el("thead", {}, [head]), el("tbody", {}, body)]));
   }
 
+  /* Size a popup from the map it opens in: never wider than the frame minus the
+   * zoom-control column and margins, never taller than the map. */
+  // Zoom buttons sit at the top left and the layer switcher at the top right
+  // (each ≈ 44 px plus a 10 px margin): a popup keeps clear of both.
+  var POPUP_SIDE = 54, POPUP_TOP = 56, POPUP_MARGIN = 8, POPUP_CHROME = 42, POPUP_TIP = 30;
+
+  function popupOptions() {
+    var size = ctx ? ctx.map.getSize() : {x: 400, y: 300};
+    var width = Math.max(160, Math.min(320, size.x - POPUP_SIDE - POPUP_MARGIN - POPUP_CHROME));
+    return {maxWidth: width, minWidth: Math.min(220, width),
+            maxHeight: Math.max(120, size.y - POPUP_TOP - POPUP_MARGIN - POPUP_TIP),
+            autoPanPaddingTopLeft: [POPUP_SIDE, POPUP_TOP],
+            autoPanPaddingBottomRight: [POPUP_MARGIN, POPUP_MARGIN],
+            className: "gm-leaflet-popup"};
+  }
+
+  /* Popups are bound while the layers are built, before the map has a size:
+   * give every popup its options again once it has, and whenever it resizes. */
+  function refitPopups() {
+    var o = popupOptions();
+    var apply = function (layer) { if (layer.getPopup()) { L.setOptions(layer.getPopup(), o); } };
+    Object.keys(featureLayers).forEach(function (k) { featureLayers[k].forEach(apply); });
+    if (choro) { choro.eachLayer(apply); }
+  }
+
+  /* The sentences, each followed (not preceded) by where in the report it is. */
   function mentionsNode(p) {
-    var list = el("ol", {className: "gm-mentions"});
+    var list = el("ol", {className: "gm-mentions",
+                         "aria-label": t("mentions") + " (" + p.mentions.length + ")"});
     p.mentions.forEach(function (m) {
       var where = partLabel(m.part, m.year) +
         (m.section_title ? " · " + m.section_title : "");
-      list.appendChild(el("li", {}, [el("div", {className: "gm-where", text: where}),
-                                     quoteNode(m)]));
+      list.appendChild(el("li", {}, [quoteNode(m), el("div", {className: "gm-where",
+                                                               text: where})]));
     });
-    return el("div", {}, [el("h4", {text: t("mentions") + " (" + p.mentions.length + ")"}),
-                          list]);
+    return list;
   }
 
   function tooltipNode(p) {
@@ -292,40 +330,26 @@
   function onFeature(feature, layer) {
     var p = data().projects[feature.properties.i];
     (featureLayers[p.id] = featureLayers[p.id] || []).push(layer);
-    layer.bindPopup(function () { return projectDetails(p); },
-                    {maxWidth: 380, minWidth: 240, autoPanPadding: [24, 24],
-                     className: "gm-leaflet-popup"});
+    layer.bindPopup(function () { return projectDetails(p); }, popupOptions());
     layer.bindTooltip(function () { return tooltipNode(p); }, {sticky: !layer.getLatLng,
                                                                 direction: "top"});
   }
 
   /* ------------------------------------------------------ district summary */
 
-  var RAMP = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"];  // ColorBrewer YlGnBu
-
   function summaryRows() { return data().summary.rows; }
 
-  function metricValues() {
-    return summaryRows().map(function (r) { return r[state.metric]; })
-      .filter(function (v) { return v !== null; });
-  }
-
-  /* Equal intervals between the smallest and the largest district value. */
-  function classBreaks() {
-    var values = metricValues();
-    var lo = values.length ? Math.min.apply(null, values) : 0;
-    var hi = values.length ? Math.max.apply(null, values) : 0;
-    var breaks = [];
-    for (var i = 1; i <= RAMP.length; i++) { breaks.push(lo + (hi - lo) * i / RAMP.length); }
-    return {lo: lo, hi: hi, breaks: breaks};
-  }
+  /* Class breaks and colours come from the build (geo/choropleth.py): the same
+   * classification as the QGIS style, computed over the districts only. */
+  function classes() { return data().classes[state.metric]; }
 
   function rampColour(value) {
     if (value === null || value === undefined) { return "#dddddd"; }
-    var c = classBreaks();
-    if (c.hi === c.lo) { return RAMP[2]; }
-    for (var i = 0; i < c.breaks.length; i++) { if (value <= c.breaks[i]) { return RAMP[i]; } }
-    return RAMP[RAMP.length - 1];
+    var c = classes(), b = c.breaks;
+    for (var i = 0; i < c.colours.length; i++) {
+      if (value <= b[i + 1]) { return c.colours[i]; }  // upper bounds inclusive, as in QGIS
+    }
+    return c.colours[c.colours.length - 1];
   }
 
   function choroStyle(feature) {
@@ -347,13 +371,19 @@
     return key;
   }
 
+  /* Zero counts and empty cells say nothing: a district popup lists only the
+   * rows with a value (the identifying columns and the totals always). */
+  var ALWAYS = {district: 1, n_projects: 1, per_100km2: 1, area_km2: 1};
+
   function summaryTable(r) {
     var cols = data().summary.columns;
     return el("table", {className: "gm-table gm-summary-table"}, [el("tbody", {},
       cols.map(function (c, i) {
+        var v = r.cells[i];
+        if (!ALWAYS[c] && (v === "" || Number(v) === 0)) { return null; }
         return el("tr", {"data-col": c}, [el("th", {scope: "row", text: columnLabel(c)}),
-                                          el("td", {text: r.cells[i]})]);
-      }))]);
+                                          el("td", {text: v})]);
+      }).filter(Boolean))]);
   }
 
   function onDistrict(feature, layer) { layer.feature = feature; }
@@ -367,7 +397,7 @@
         layer.bindPopup(function () {
           return el("div", {className: "gm-popup gm-district-popup"},
                     [el("h3", {className: "gm-popup-title", text: r.name}), summaryTable(r)]);
-        }, {maxWidth: 360});
+        }, popupOptions());
         layer.bindTooltip(function () {
           var v = r[state.metric];
           return r.name + ": " + (v === null ? t("noData") : v);
@@ -420,7 +450,7 @@
     box.appendChild(el("h3", {text: t("legendChoro")}));
     var select = el("select", {className: "gm-input", "aria-label": t("metric"),
                                id: "gm-metric"});
-    ["n_projects", "per_100km2"].forEach(function (m) {
+    Object.keys(data().classes).sort().forEach(function (m) {
       select.appendChild(el("option", {value: m, text: t("metric_" + m),
                                        selected: m === state.metric}));
     });
@@ -432,21 +462,20 @@
       if (again) { again.focus(); }
     });
     box.appendChild(select);
-    var classes = classBreaks(), lo = classes.lo;
-    var ramp = classes.hi === classes.lo ? [RAMP[2]] : RAMP;
-    box.appendChild(el("ul", {className: "gm-legend-list gm-ramp"}, ramp.map(function (c, i) {
-      var hi = ramp.length === 1 ? classes.hi : classes.breaks[i];
-      var label = ramp.length === 1 ? fmtNum(hi) : fmtNum(lo) + "–" + fmtNum(hi);
-      lo = hi;
-      return el("li", {}, [svg("svg", {width: 24, height: 14, "aria-hidden": "true"},
-                                [svg("rect", {width: 24, height: 14, fill: c,
+    var c = classes();
+    box.appendChild(el("p", {className: "gm-unit", text: t("unit_" + state.metric)}));
+    box.appendChild(el("ul", {className: "gm-legend-list gm-ramp"}, c.colours.map(function (col, i) {
+      var lo = c.breaks[i], hi = c.breaks[i + 1];
+      var label = lo === hi ? fmtNum(hi) : (i ? "> " : "") + fmtNum(lo) + "–" + fmtNum(hi);
+      return el("li", {"data-colour": col}, [svg("svg", {width: 24, height: 14, "aria-hidden": "true"},
+                                [svg("rect", {width: 24, height: 14, fill: col,
                                               stroke: "#333"})]), label]);
     })));
     return box;
   }
 
   function fmtNum(v) {
-    var c = classBreaks(), span = c.hi - c.lo;
+    var b = classes().breaks, span = b[b.length - 1] - b[0];
     var digits = span >= 10 ? 0 : span >= 1 ? 1 : 2;
     return v.toFixed(digits);
   }
@@ -538,6 +567,7 @@
                   p.located ? null : el("span", {className: "gm-badge", text: t("notOnMap")})]);
     var li = el("li", {className: "gm-row" + (p.located ? "" : " gm-unlocated")}, [btn]);
     btn.addEventListener("click", function () {
+      lastRow = btn;
       if (p.located) { openProject(p.id); } else { toggleDetails(li, btn, p); }
     });
     return li;
@@ -554,18 +584,39 @@
     btn.setAttribute("aria-expanded", "true");
   }
 
-  function renderList() {
+  /* The rows are built once per language; filtering only hides and shows them,
+   * so typing in the search box does not rebuild 100 rows per keystroke. */
+  var rowCache = {lang: null, rows: [], empty: null};
+
+  function buildRows() {
     var list = document.getElementById("gm-list");
-    var projects = data().projects, shown = projects.filter(matches);
     list.textContent = "";
-    shown.forEach(function (p) { list.appendChild(listRow(p)); });
-    if (!shown.length) { list.appendChild(el("li", {className: "gm-empty", text: t("noMatch")})); }
-    var unlocated = shown.filter(function (p) { return !p.located; }).length;
-    document.getElementById("gm-count").textContent =
-      fmt("count", {shown: shown.length, total: projects.length, unlocated: unlocated});
+    rowCache = {lang: state.lang, rows: [], empty: el("li", {className: "gm-empty",
+                                                            text: t("noMatch")})};
+    var frag = document.createDocumentFragment();
+    data().projects.forEach(function (p) {
+      var li = listRow(p);
+      rowCache.rows.push({p: p, li: li, shown: true});
+      frag.appendChild(li);
+    });
+    frag.appendChild(rowCache.empty);
+    list.appendChild(frag);
   }
 
-  function refresh() { renderList(); applyFilterToMap(); }
+  function renderList() {
+    if (rowCache.lang !== state.lang) { buildRows(); }
+    var shown = 0, unlocated = 0;
+    rowCache.rows.forEach(function (r) {
+      var keep = matches(r.p);
+      if (keep !== r.shown) { r.li.hidden = !keep; r.shown = keep; }
+      if (keep) { shown += 1; if (!r.p.located) { unlocated += 1; } }
+    });
+    rowCache.empty.hidden = shown > 0;
+    document.getElementById("gm-count").textContent =
+      fmt("count", {shown: shown, total: data().projects.length, unlocated: unlocated});
+  }
+
+  function refresh() { renderList(); applyFilterToMap(); if (ctx) { declutter(); } }
 
   function fillSelect(id, key, options) {
     var select = document.getElementById(id);
@@ -759,15 +810,156 @@
     return m ? m[1] : "zh";
   }
 
+  /* Below the district-level zooms markers shrink, so points in the city
+   * centre overlap less at the start view (the shapes stay recognisable). */
+  var SMALL_BELOW_ZOOM = 12, NEAR_PX = 13, SMALL_PX = 12;
+
+  /* Markers whose icons would overlap at this zoom are set out on a small ring
+   * around their common centre (display only: the data keep their positions),
+   * so each stays visible and clickable.  From SMALL_BELOW_ZOOM on, markers
+   * are drawn at full size at their own positions. */
+  function declutter() {
+    var map = ctx.map, small = map.getZoom() < SMALL_BELOW_ZOOM;
+    map.getContainer().classList.toggle("gm-small-markers", small);
+    var points = [];
+    Object.keys(featureLayers).forEach(function (pid) {
+      featureLayers[pid].forEach(function (layer) {
+        if (!layer.getLatLng || !layer._icon) { return; }
+        layer._icon.style.transform = layer._icon.style.transform.replace(/ translate\([^)]*\)$/, "");
+        if (small) { points.push({layer: layer, at: map.latLngToLayerPoint(layer.getLatLng())}); }
+      });
+    });
+    // single linkage: a marker joins every group it comes near (groups merge)
+    var groups = [];
+    points.forEach(function (p) {
+      var near = groups.filter(function (g) {
+        return g.items.some(function (q) { return q.at.distanceTo(p.at) < 2 * NEAR_PX; });
+      });
+      var merged = {items: [p]};
+      near.forEach(function (g) { merged.items = merged.items.concat(g.items); });
+      groups = groups.filter(function (g) { return near.indexOf(g) < 0; }).concat([merged]);
+    });
+    groups.forEach(function (g) {
+      var x = 0, y = 0;
+      g.items.forEach(function (p) { x += p.at.x; y += p.at.y; });
+      g.at = L.point(x / g.items.length, y / g.items.length);
+    });
+    groups.forEach(function (g) {
+      if (g.items.length < 2) { return; }
+      var r = Math.max(NEAR_PX, g.items.length * (SMALL_PX + 2) / (2 * Math.PI));
+      g.items.forEach(function (p, i) {
+        var a = 2 * Math.PI * i / g.items.length;
+        var dx = g.at.x + r * Math.cos(a) - p.at.x, dy = g.at.y + r * Math.sin(a) - p.at.y;
+        p.layer._icon.style.transform += " translate(" + dx.toFixed(1) + "px," + dy.toFixed(1) + "px)";
+      });
+    });
+  }
+
+  /* ------------------------------------------------------ embed etiquette */
+
+  /* In an iframe (or the embed variant) the map must not trap the host page:
+   * the wheel scrolls the page unless the user has clicked into the map or
+   * holds Ctrl/⌘, one finger scrolls the page and two fingers pan and pinch.
+   * A short hint says so.  The full page opened on its own behaves normally. */
+  function isFramed() {
+    try { return window.self !== window.top; } catch (e) { return true; }
+  }
+
+  function cooperative() { return isEmbed() || isFramed(); }
+
+  var hintBox = null, hintTimer = null, mapActive = false;
+
+  function showHint(key) {
+    if (!hintBox) {
+      hintBox = el("div", {className: "gm-hint", role: "status", "aria-live": "polite"});
+      ctx.map.getContainer().appendChild(hintBox);
+    }
+    hintBox.textContent = t(key) + (state.lang === "en" ? "" : " / " + I18N.en[key]);
+    hintBox.classList.add("gm-on");
+    window.clearTimeout(hintTimer);
+    hintTimer = window.setTimeout(function () { hintBox.classList.remove("gm-on"); }, 1500);
+  }
+
+  function setActive(on) {
+    mapActive = on;
+    if (on) { ctx.map.scrollWheelZoom.enable(); } else { ctx.map.scrollWheelZoom.disable(); }
+  }
+
+  function bindCooperative() {
+    var map = ctx.map, box = map.getContainer();
+    setActive(false);
+    map.on("click", function () { setActive(true); });
+    map.on("focus", function () { setActive(true); });
+    box.addEventListener("mouseleave", function () { setActive(false); });
+    map.on("blur", function () { setActive(false); });
+    box.addEventListener("wheel", function (e) {
+      if (mapActive) { return; }
+      if (e.ctrlKey || e.metaKey) {
+        e.preventDefault();  // the browser's own page zoom would fire otherwise
+        var at = map.mouseEventToLatLng(e);
+        map.setZoomAround(at, map.getZoom() + (e.deltaY < 0 ? 1 : -1));
+        return;
+      }
+      showHint("hintWheel");  // not prevented: the host page scrolls
+    }, {passive: false});
+    // One finger belongs to the page: the container allows native pans (CSS
+    // touch-action on .gm-coop), and Leaflet's drag is switched off for that
+    // gesture before Leaflet sees it (capture phase).  Two fingers pan and pinch.
+    box.addEventListener("touchstart", function (e) {
+      if (e.touches.length === 1) { map.dragging.disable(); return; }
+      map.dragging.enable();
+      if (hintBox) { hintBox.classList.remove("gm-on"); }
+    }, {capture: true, passive: true});
+    box.addEventListener("touchmove", function (e) {
+      if (e.touches.length === 1) { showHint("hintTouch"); }
+    }, {passive: true});
+    box.addEventListener("touchend", function (e) {
+      if (!e.touches.length) { map.dragging.enable(); }  // mouse drags still pan
+    }, {passive: true});
+    document.body.classList.add("gm-coop");
+  }
+
+  /* Esc closes the popup and puts the focus back on the list row that opened it. */
+  var lastRow = null;
+
+  function bindKeys() {
+    document.addEventListener("keydown", function (e) {
+      if (e.key !== "Escape") { return; }
+      ctx.map.closePopup();
+      if (lastRow && document.body.contains(lastRow)) {
+        if (isMobile() || isEmbed()) { setPanel(true); }
+        lastRow.focus();
+      }
+    });
+  }
+
+  /* Users who ask for reduced motion get no pan animation (popups pan at once). */
+  function respectReducedMotion() {
+    if (!window.matchMedia("(prefers-reduced-motion: reduce)").matches) { return; }
+    var panBy = ctx.map.panBy;
+    ctx.map.panBy = function (offset, options) {
+      return panBy.call(this, offset, L.extend({}, options, {animate: false}));
+    };
+  }
+
   function start(context) {
+    if (window.performance && performance.mark) { performance.mark("geomap-start"); }
     ctx = context;
     data();
+    ctx.map.on("resize", refitPopups);
+    ctx.map.on("zoomend", declutter);
+    declutter();
+    respectReducedMotion();
+    if (cooperative()) { bindCooperative(); }
+    bindKeys();
     buildChoropleth();
     buildLegend();
     bindChrome();
     setPanel(!(isEmbed() || isMobile()));
-    setLang(initialLang());
-    refresh();
+    refitPopups();
+    setLang(initialLang());  // renders the list
+    applyFilterToMap();
+    declutter();
     // For embedding pages and the benchmark: the map, list and legend are ready.
     window.__geoReadyAt = performance.now();
     window.__geoReady = true;
@@ -783,7 +975,23 @@
     return ids;
   }
 
+  /* Test hook: open a project's popup at once (no flight), as a tap on it would. */
+  function showPopup(pid) {
+    var layer = (featureLayers[pid] || [])[0];
+    if (!layer) { return false; }
+    var at = layer.getLatLng ? layer.getLatLng() : layer.getCenter();
+    ctx.map.setView(at, Math.max(ctx.map.getZoom(), 11), {animate: false});
+    layer.openPopup(at);
+    return true;
+  }
+
   window.GEOMAP = {
+    showPopup: showPopup,
+    featureIds: function () {
+      var out = {};
+      Object.keys(featureLayers).forEach(function (k) { out[k] = featureLayers[k].length; });
+      return out;
+    },
     start: start, featureStyle: featureStyle, pointToLayer: pointToLayer,
     onFeature: onFeature, boundaryStyle: boundaryStyle, onDistrict: onDistrict,
     openProject: openProject, setLang: setLang, drawnIds: drawnIds,

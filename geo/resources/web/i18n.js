@@ -19,6 +19,8 @@ window.GEOMAP_I18N = {
     legendStatus: "建设状态 Status", legendTheme: "类别 Theme",
     legendChoro: "区县统计", metric: "指标",
     metric_n_projects: "项目数", metric_per_100km2: "每百平方公里项目数",
+    unit_n_projects: "单位：个项目（分级：各区县分位数，不含全市）",
+    unit_per_100km2: "单位：个 / 100 km²（分级：各区县分位数，不含全市）",
     districtLayer: "区县统计（分级设色）", noData: "无数据",
     name: "名称", kind: "类型", year: "所指年份", districts: "区县",
     precision: "定位精度", source: "位置来源", mentions: "报告原文",
@@ -35,6 +37,8 @@ window.GEOMAP_I18N = {
     noPromises: "（本报告无承诺）",
     col_n: "项目数：", col_rail_km: "轨道/铁路里程（km）", col_road_km: "道路里程（km）",
     cityRow: "全市", unlocatedRow: "未定位",
+    provenance: "来源：位置、精度与类型",
+    hintWheel: "使用 Ctrl + 滚轮缩放地图，或先点击地图", hintTouch: "用双指移动地图",
     close: "关闭"
   },
   en: {
@@ -54,6 +58,8 @@ window.GEOMAP_I18N = {
     legendStatus: "建设状态 Status", legendTheme: "类别 Theme",
     legendChoro: "District summary", metric: "Measure",
     metric_n_projects: "Projects", metric_per_100km2: "Projects per 100 km²",
+    unit_n_projects: "Unit: projects (classes: district quantiles, city row excluded)",
+    unit_per_100km2: "Unit: projects / 100 km² (classes: district quantiles, city row excluded)",
     districtLayer: "District summary (choropleth)", noData: "no data",
     name: "Name", kind: "Kind", year: "Year referred to", districts: "District(s)",
     precision: "Precision", source: "Location source", mentions: "In the report",
@@ -72,6 +78,9 @@ window.GEOMAP_I18N = {
     timeline: "Timeline", noPromises: "(no promises in this report)",
     col_n: "Projects: ", col_rail_km: "Rail length (km)", col_road_km: "Road length (km)",
     cityRow: "Whole city", unlocatedRow: "Not located",
+    provenance: "Source: location, precision and kind",
+    hintWheel: "Use Ctrl + scroll to zoom the map, or click the map first",
+    hintTouch: "Use two fingers to move the map",
     close: "Close"
   }
 };
