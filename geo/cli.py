@@ -49,7 +49,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_extract(args: argparse.Namespace) -> int:
     from .claims import add_claims, resolve_report_year
     from .extract import extract
-    from .io import write_csv
+    from .io import csv_text, write_csv
     from .report import parse, read_report
     from .resolve import resolve
     from .schema import MENTIONS
@@ -64,7 +64,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     mentions = add_claims(extract(doc), year)
     mentions, projects = resolve(mentions, args.city or settings.default_city)
     if args.output is None or str(args.output) == "-":
-        sys.stdout.write(mentions[MENTIONS].to_csv(index=False, lineterminator="\n"))
+        sys.stdout.write(csv_text(mentions[MENTIONS]))
     else:
         write_csv(args.output, mentions[MENTIONS])
         _progress(f"extract: {len(mentions)} mentions of {len(projects)} projects -> {args.output}")

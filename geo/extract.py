@@ -26,6 +26,7 @@ Regexes are linear (no nested quantifiers) so a 10 MB text is safe.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -586,15 +587,23 @@ _BARE_SHORT_RE = re.compile(r"[\u4e00-\u9fff]{2}")
 
 
 def _drop_contained(cands: list[Candidate]) -> list[Candidate]:
-    """Keep the longest of overlapping candidates (ties: the earlier one)."""
-    cands = sorted(cands, key=lambda c: (c.start, -(c.end - c.start)))
+    """Keep the longest of overlapping candidates (ties: the earlier one).
+
+    Greedy in priority order (explicit line-list elements first, then longer, then
+    earlier); the kept spans are disjoint, so a bisect on their sorted starts finds
+    the only neighbours a new span can overlap: O(n log n), not O(n²).
+    """
+    starts: list[int] = []
     kept: list[Candidate] = []
     for c in sorted(cands, key=lambda c: (not c.explicit, -(c.end - c.start), c.start)):
-        if any(c.start < k.end and k.start < c.end for k in kept):
-            # an explicit line-list element may sit inside a longer head match
-            continue
-        kept.append(c)
-    return sorted(kept, key=lambda c: c.start)
+        i = bisect.bisect_right(starts, c.start)
+        if i > 0 and kept[i - 1].end > c.start:
+            continue  # overlaps the kept span starting at or before it
+        if i < len(kept) and kept[i].start < c.end:
+            continue  # overlaps the kept span starting after it
+        starts.insert(i, c.start)
+        kept.insert(i, c)
+    return kept
 
 
 def _filter(cands: list[Candidate], clause: Clause, full: str, lex: Lexicon) -> list[Candidate]:

@@ -168,6 +168,9 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         line = data[: exc.start].count(b"\n") + 1
         raise GazetteerError(f"file is not UTF-8 (byte {exc.start})", path=path, line=line,
                              fix="save the file as UTF-8") from exc
+    # a detailed polygon's WKT exceeds csv's default 128 KiB field limit; no field can be
+    # longer than the file itself
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader, [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
@@ -228,6 +231,11 @@ def _parse_row(path: Path, line: int, raw: dict[str, str]) -> dict[str, object]:
         "district": SEPARATOR.join(_split(_cell(raw, "district"))), **published,
         "measure_note": note, "geometry": geometry,
     }
+
+
+#: Geometry types a gazetteer row may have (one layer type each: point, line, polygon).
+GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+                  "MultiPolygon")
 
 
 def is_axis_aligned_box(geom: BaseGeometry) -> bool:
@@ -305,12 +313,18 @@ def _parse_geometry(path: Path, line: int, name: str, text: str) -> BaseGeometry
     try:
         geom = shapely_wkt.loads(text)
     except Exception as exc:  # shapely raises GEOSException / ValueError variants
-        raise GazetteerError(f"row {name!r}: invalid WKT ({exc})", path=path, line=line,
+        detail = " ".join(str(exc).split())  # GEOS messages may span lines
+        raise GazetteerError(f"row {name!r}: invalid WKT ({detail})", path=path, line=line,
                              fix="write WKT like POINT (lon lat) or LINESTRING (lon lat, ...)"
                              ) from exc
     if geom.is_empty:
         raise GazetteerError(f"row {name!r}: empty geometry", path=path, line=line,
                              fix="give at least one coordinate")
+    if geom.geom_type not in GEOMETRY_TYPES:
+        raise GazetteerError(f"row {name!r}: {geom.geom_type} is not a supported geometry type",
+                             path=path, line=line,
+                             fix="use POINT, LINESTRING or POLYGON (or their MULTI forms); "
+                                 "split a collection into one row per part")
     _check_coordinates(path, line, name, geom)
     if not geom.is_valid:
         raise GazetteerError(f"row {name!r}: invalid geometry ({explain_validity(geom)})",

@@ -195,8 +195,42 @@ def own_sentences(mentions: pd.DataFrame) -> dict[str, list[str]]:
         for a, b in spans.get(int(qstart), []):
             if (a, b) != own:
                 chars[max(a, 0):max(b, 0)] = "□" * (max(b, 0) - max(a, 0))
-        out.setdefault(pid, []).append("".join(chars))
+        out.setdefault(pid, []).append(own_clause("".join(chars), *own))
     return out
+
+
+#: Marks that end a clause: a county after one of them belongs to another statement.
+_CLAUSE_MARKS = "，,；;：:。！？!?"
+
+
+def own_clause(sentence: str, start: int, end: int) -> str:
+    """The clause of ``sentence`` around ``sentence[start:end]`` (the project's own words).
+
+    ``北仑区新增企业120家，开工建设甬舟铁路``: the 北仑区 of the statistic says
+    nothing about the railway, so the county fallback and the county check read only
+    ``开工建设甬舟铁路``.  Marks inside brackets do not end the clause.
+    """
+    depth, left = 0, 0
+    for i in range(min(max(start, 0), len(sentence)) - 1, -1, -1):
+        ch = sentence[i]
+        if ch in "）)":
+            depth += 1
+        elif ch in "（(":
+            depth = max(depth - 1, 0)
+        elif ch in _CLAUSE_MARKS and depth == 0:
+            left = i + 1
+            break
+    depth, right = 0, len(sentence)
+    for i in range(max(end, 0), len(sentence)):
+        ch = sentence[i]
+        if ch in "（(":
+            depth += 1
+        elif ch in "）)":
+            depth = max(depth - 1, 0)
+        elif ch in _CLAUSE_MARKS and depth == 0:
+            right = i
+            break
+    return sentence[left:right]
 
 
 def _district_fallback(project, quotes: list[str], districts: gpd.GeoDataFrame,

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,12 +77,17 @@ def _remove(tmp: Path) -> None:
 
 
 @contextlib.contextmanager
-def transaction() -> Iterator[None]:
+def transaction(journal: Path | None = None) -> Iterator[None]:
     """Write several files all together: defer every :func:`atomic_path` rename in the block.
 
     When the block succeeds the completed temporary files are renamed into place
     one after the other (fast: no data is copied); when it raises, they are
     deleted and no target is touched.  A nested transaction joins the outer one.
+
+    ``journal``: before the first rename the list of renames is written there (itself
+    atomically), and removed after the last.  A process killed between the two leaves
+    the journal; :func:`recover` then finishes the renames, so the outputs are never a
+    mix of two builds once the next build has started.
     """
     if _pending.get() is not None:
         yield
@@ -95,14 +102,111 @@ def transaction() -> Iterator[None]:
         raise
     finally:
         _pending.reset(token)
+    blocked = [target for _, target in pending if target.is_dir()]
+    if blocked:  # refuse before the first rename, so no target is replaced
+        for tmp, _ in pending:
+            _remove(tmp)
+        raise OutputError("an output path is a folder", path=blocked[0],
+                          fix="move or delete that folder and rebuild")
+    if journal is not None:
+        _write_journal(Path(journal), pending)
     for i, (tmp, target) in enumerate(pending):
         try:
             os.replace(tmp, target)
         except OSError as exc:
             for rest, _ in pending[i:]:
                 _remove(rest)
+            if journal is not None:
+                _remove(Path(journal))
             raise OutputError(f"cannot replace output ({exc.strerror})", path=target,
                               fix="check permissions of the folder and rebuild") from exc
+    if journal is not None:
+        _remove(Path(journal))
+
+
+def _write_journal(journal: Path, pending: list[tuple[Path, Path]]) -> None:
+    """Write the rename list to ``journal`` via a temporary file and one rename."""
+    data = json.dumps([[str(t), str(g)] for t, g in pending], ensure_ascii=False)
+    tmp = journal.with_name(journal.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, journal)
+
+
+def recover(journal: Path) -> int:
+    """Finish the renames of a build killed while switching its outputs; return how many.
+
+    Every temporary file the journal names is complete (the journal is written only
+    after all of them), so renaming the remaining ones gives that build's whole set.
+    """
+    journal = Path(journal)
+    _remove(journal.with_name(journal.name + ".tmp"))
+    if not journal.exists():
+        return 0
+    try:
+        pairs = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pairs = []  # unreadable: written atomically, so this is not a partial journal
+    done = 0
+    for tmp, target in pairs:
+        if Path(tmp).exists():
+            os.replace(tmp, target)
+            done += 1
+    _remove(journal)
+    return done
+
+
+def sweep_temporaries(targets) -> list[Path]:
+    """Delete temporary files :func:`atomic_path` left beside ``targets`` (killed builds).
+
+    Only names of the exact form ``.STEM.xxxxxxxxSUFFIX`` (plus side files such as
+    ``-journal`` or the GeoPackage writer's ``.packed``) are removed; call it while
+    holding the build's :func:`build_lock`.
+    """
+    removed: list[Path] = []
+    for target in {Path(t) for t in targets}:
+        if not target.parent.is_dir():
+            continue
+        pattern = re.compile(rf"\.{re.escape(target.stem)}\.[a-z0-9_]{{8}}"
+                             rf"{re.escape(target.suffix)}(?:[-.][A-Za-z0-9_.-]+)?")
+        for path in target.parent.iterdir():
+            if pattern.fullmatch(path.name) and path.is_file():
+                _remove(path)
+                removed.append(path)
+    return sorted(removed)
+
+
+@contextlib.contextmanager
+def build_lock(key: Path, on_wait=None) -> Iterator[None]:
+    """Hold an exclusive lock for one build name (``key``: its GeoPackage path).
+
+    The lock file lives in the system's temporary folder (not among the outputs) and
+    is released when the process ends, even by SIGKILL.  A second build of the same
+    name waits for the first (``on_wait`` is told once) instead of racing it.
+    """
+    import fcntl
+    import hashlib
+
+    digest = hashlib.sha1(str(Path(key).resolve()).encode("utf-8")).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "geo-locks"
+    try:
+        folder.mkdir(exist_ok=True)
+        handle = open(folder / f"{digest}.lock", "w")  # noqa: SIM115 - held for the block
+    except OSError as exc:
+        raise OutputError(f"cannot create the build lock ({exc.strerror})", path=folder,
+                          fix="make the temporary folder writable (or set TMPDIR)") from exc
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(f"waiting: another build of {Path(key).stem} is running")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()
 
 
 def write_text(target: Path, text: str) -> Path:
@@ -119,10 +223,41 @@ def write_bytes(target: Path, data: bytes) -> Path:
     return target
 
 
-def write_csv(target: Path, frame) -> Path:
-    """Write a DataFrame as UTF-8 CSV (LF line ends, no index), atomically.
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A signed plain number ("-3.5") is read as that number, never as a formula: kept as is.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+def neutralise_cell(value):
+    """Prefix ``'`` to a text cell a spreadsheet would run as a formula; others unchanged.
+
+    Report text is data: a name such as ``=HYPERLINK(...)`` must stay text when the CSV
+    is opened in Excel or LibreOffice.  Numbers (not strings) are never touched.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) \
+            and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame):
+    """A copy of ``frame`` with every text cell passed through :func:`neutralise_cell`."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object or str(frame[column].dtype) in ("string", "str"):
+            frame[column] = frame[column].map(neutralise_cell)
+    return frame
+
+
+def csv_text(frame) -> str:
+    """The CSV text of a DataFrame as every writer produces it (neutralised, LF, no index).
 
     Floats are written with fixed formatting so repeated builds are byte-identical.
     """
-    text = frame.to_csv(index=False, lineterminator="\n", float_format="%.3f")
-    return write_text(target, text)
+    return neutralise_frame(frame).to_csv(index=False, lineterminator="\n", float_format="%.3f")
+
+
+def write_csv(target: Path, frame) -> Path:
+    """Write a DataFrame as UTF-8 CSV (see :func:`csv_text`), atomically."""
+    return write_text(target, csv_text(frame))

@@ -110,8 +110,27 @@ class Worker:
         self.cancel()
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when its parent dies (even by SIGKILL).
+
+    Otherwise an orphaned worker waits for a job forever, keeping the build lock
+    (:func:`geo.io.build_lock`) and blocking the next build.  No-op elsewhere.
+    """
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _worker_main(jobs, send, warmup: Callable[[], Any]) -> None:
     """The forked process: warm up, wait for the job, run it, send the outcome."""
+    _die_with_parent()
     try:
         warmup()
         func, args = jobs.recv()

@@ -29,7 +29,16 @@ from .errors import GeoError, ReportError
 from .extract import extract
 from .gazetteer import load_gazetteer
 from .geocode import locate, match_names, own_sentences, same_site, unplace_merged
-from .io import atomic_path, ensure_folder, transaction, write_csv, write_text
+from .io import (
+    atomic_path,
+    build_lock,
+    ensure_folder,
+    recover,
+    sweep_temporaries,
+    transaction,
+    write_csv,
+    write_text,
+)
 from .parallel import Worker
 from .report import parse, read_report
 from .resolve import merge_projects, resolve
@@ -305,6 +314,9 @@ def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gp
 
 
 #: Characters a build name may not contain (path separators, Windows-reserved, controls).
+#: Longest build name in UTF-8 bytes: file names are NAME_MAX (255) bytes on common file
+#: systems, and outputs add up to ~40 bytes (``.NAME.xxxxxxxx_embed.html-journal``).
+MAX_NAME_BYTES = 200
 _BAD_NAME = re.compile(r'[\\/<>:"|?*\x00-\x1f]')
 
 
@@ -318,6 +330,10 @@ def check_name(name: str) -> str:
         raise GeoError(f"invalid build name {name!r}: it must be a plain file name",
                        fix="use letters, digits, _ or - (e.g. ningbo_2024), "
                            "without / or \\ or a leading dot")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise GeoError(f"build name too long ({len(name.encode('utf-8'))} bytes in UTF-8, at most "
+                       f"{MAX_NAME_BYTES}): file names would exceed the file system's limit",
+                       fix="use a shorter --name (e.g. hangzhou_2025)")
     return name
 
 
@@ -393,8 +409,14 @@ def write_outputs(stages: Stages, paths: dict[str, Path], *,
 
     ``map_worker``: a :class:`geo.parallel.Worker` already warming up (see
     :func:`build`); one is started here otherwise."""
-    with transaction():
+    with transaction(journal_path(paths)):
         _write_all(stages, paths, progress, map_worker)
+
+
+def journal_path(paths: dict[str, Path]) -> Path:
+    """The rename journal of a build (beside its GeoPackage; exists only mid-switch)."""
+    gpkg = paths["gpkg"]
+    return gpkg.with_name(f".{gpkg.stem}.switch")
 
 
 def _write_all(stages: Stages, paths: dict[str, Path], progress: Callable[[str], None],
@@ -427,12 +449,24 @@ def _render_map_files(stages: Stages, downloads: dict[str, str], full: Path,
                       embed: Path) -> None:
     from .webmap import build_pages
 
-    pages = build_pages(projects=_with_promises(stages), mentions=stages.mentions_by_survivor,
+    pages = build_pages(projects=_with_promises(stages),
+                        mentions=map_mentions(stages.mentions_by_survivor),
                         summary=stages.summary, districts=stages.districts,
                         meta={**stages.meta, "scorecard": _scorecard_rows(stages)},
                         downloads=downloads)
     for path, page in zip((full, embed), pages, strict=True):
         Path(path).write_bytes(page.encode("utf-8"))
+
+
+#: Mentions per project the web map embeds (the first ones, in document order); the
+#: tables and the GeoPackage keep all.  Keeps the page bounded for huge reports.
+MAP_MENTIONS_PER_PROJECT = 10
+
+
+def map_mentions(mentions: pd.DataFrame) -> pd.DataFrame:
+    """The mentions the map shows: at most MAP_MENTIONS_PER_PROJECT per project."""
+    order = mentions.sort_values(["start", "mention_id"], kind="stable")
+    return order[order.groupby("project_id").cumcount() < MAP_MENTIONS_PER_PROJECT]
 
 
 def _scorecard_rows(stages: Stages) -> list[dict]:
@@ -539,13 +573,17 @@ def build(report: Path | None = None, *, city: str | None = None, name: str | No
     report = Path(report) if report else settings.default_report
     city = city or settings.default_city
     online = online or settings.use_network
-    name = name or (settings.default_name if report == settings.default_report else report.stem)
-    paths = output_paths(name, root)
+    if name is None:
+        name = settings.default_name if report == settings.default_report else report.stem
+    paths = output_paths(name, root)  # checks the name before any folder is created
     for folder in {p.parent for p in paths.values()}:
         ensure_folder(folder)
     # Start the map's worker first: it imports the web-map libraries while the
     # stages run here (see geo.parallel).
-    with Worker(_import_webmap) as map_worker:
+    with build_lock(paths["gpkg"], progress), Worker(_import_webmap) as map_worker:
+        if recover(journal_path(paths)):
+            progress("recovered: finished the output switch of an interrupted build")
+        sweep_temporaries(paths.values())
         stages = run_stages(report, city=city, name=name, year=year, online=online,
                             progress=progress)
         write_outputs(stages, paths, progress=progress, map_worker=map_worker)

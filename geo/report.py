@@ -60,16 +60,15 @@ def arabic_to_cn(number: int) -> str:
 def decode_report(data: bytes, path: Path | str = "<report>") -> str:
     """Decode report bytes to text with LF newlines (as ``Path.read_text`` would).
 
-    Tries UTF-8 (with or without BOM), UTF-16 with BOM, then GB18030 (a superset of
-    GBK and GB2312, common for Chinese government documents).  Raises
-    :class:`ReportError` for empty, binary or undecodable input.
+    Tries UTF-8 (with or without BOM), UTF-16 (with a BOM, or recognised without one),
+    then GB18030 (a superset of GBK and GB2312, common for Chinese government
+    documents).  Raises :class:`ReportError` for empty, binary or undecodable input,
+    for Big5 (traditional Chinese; GB18030 would silently turn it into gibberish), and
+    for damaged UTF-8, naming the byte offset and line of the first bad byte.
     """
     if not data.strip():
         raise ReportError("the report is empty", path=path,
                           fix="pass the text of a government work report")
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ReportError("the report looks binary (NUL bytes), not text", path=path,
-                          fix="pass a plain-text .txt export of the report")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")
@@ -78,16 +77,7 @@ def decode_report(data: bytes, path: Path | str = "<report>") -> str:
                               f"(byte {exc.start})", path=path,
                               fix="save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)") from exc
     else:
-        text = None
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        if text is None:
-            raise ReportError("the report is neither UTF-8 nor GB18030/GBK text", path=path,
-                              fix="save it as UTF-8 (e.g. iconv -f <encoding> -t UTF-8)")
+        text = _decode_without_bom(data, path)
     if "\x00" in text or _control_ratio(text) > 0.01:
         raise ReportError("the report looks binary (control characters), not text", path=path,
                           fix="pass a plain-text .txt export of the report")
@@ -96,6 +86,100 @@ def decode_report(data: bytes, path: Path | str = "<report>") -> str:
         raise ReportError("the report contains almost no Chinese text", path=path,
                           fix="pass the Chinese text of a government work report")
     return text
+
+
+def _decode_without_bom(data: bytes, path: Path | str) -> str:
+    """UTF-8, BOM-less UTF-16, or GB18030; refuse Big5, damaged UTF-8 and binary data."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        return utf16
+    if b"\x00" in data[:4096]:
+        raise ReportError("the report looks binary (NUL bytes), not text", path=path,
+                          fix="pass a plain-text .txt export of the report")
+    if _mostly_utf8(data):
+        offset = utf8_error.start
+        line = data[:offset].count(b"\n") + 1
+        what = ("ends in the middle of a character (truncated?)"
+                if utf8_error.reason == "unexpected end of data"
+                else f"has an invalid UTF-8 byte 0x{data[offset]:02x}")
+        raise ReportError(f"the report is UTF-8 but {what} at byte {offset}", path=path,
+                          line=line, fix="restore the file from its source, or repair that line "
+                                         "(iconv -c -f UTF-8 -t UTF-8 drops bad bytes)")
+    try:
+        gb = data.decode("gb18030")
+    except UnicodeDecodeError:
+        gb = None
+    if gb is not None and _common_han_share(gb) >= 0.8:
+        return gb
+    if _looks_big5(data):
+        raise ReportError("the report looks like Big5 (traditional Chinese), which is not read",
+                          path=path, fix="convert it: iconv -f BIG5 -t UTF-8 (and to simplified "
+                                         "characters, e.g. opencc -c t2s)")
+    if gb is not None:
+        return gb
+    raise ReportError("the report is neither UTF-8 nor GB18030/GBK text", path=path,
+                      fix="save it as UTF-8 (e.g. iconv -f <encoding> -t UTF-8)")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """The text if ``data`` is plausibly UTF-16 (LE or BE) without a BOM, else None."""
+    if len(data) % 2:
+        return None
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        sample = text[:4000]
+        plain = sum(1 for ch in sample if ch in "\n\r\t" or " " <= ch <= "~"
+                    or "\u3000" <= ch <= "\u303f" or "\u4e00" <= ch <= "\u9fff"
+                    or "\uff00" <= ch <= "\uffef")
+        if sample and plain / len(sample) > 0.95 and _cjk_count(sample) > len(sample) / 4:
+            return text
+    return None
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """True when nearly all multi-byte sequences are valid UTF-8 (so the file is damaged UTF-8)."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    return _cjk_count(text) >= 20 and bad <= max(3, _cjk_count(text) // 100)
+
+
+def _common_han_share(text: str) -> float:
+    """Share of non-ASCII characters that are GB2312 level-1 hanzi or common punctuation.
+
+    Simplified Chinese in GBK/GB18030 is almost all level-1 (the 3,755 most common
+    characters); Big5 bytes decoded as GBK give kana, Greek, box drawing and rare
+    characters instead.
+    """
+    chars = [ch for ch in text if ord(ch) > 127]
+    if not chars:
+        return 1.0
+    common = 0
+    for ch in chars:
+        try:
+            code = ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        common += 0xB0 <= code[0] <= 0xD7 or code[0] in (0xA1, 0xA3)
+    return common / len(chars)
+
+
+def _looks_big5(data: bytes) -> bool:
+    """True when ``data`` decodes as Big5 into mostly Chinese characters."""
+    try:
+        text = data.decode("big5")
+    except UnicodeDecodeError:
+        return False
+    chars = [ch for ch in text if ord(ch) > 127]
+    han = sum(1 for ch in chars if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f"
+              or "\uff00" <= ch <= "\uffef")
+    return bool(chars) and han / len(chars) > 0.95
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # below 32, except \t \n \r
@@ -230,17 +314,56 @@ def _lines(text: str):
         pos += len(line) + 1
 
 
+#: Longest sentence kept whole.  Real reports stay under ~300 characters; a longer run
+#: without 。！？ (hostile or broken input) is cut into windows of at most this size so
+#: that extraction cost and each mention's stored quote stay bounded.
+MAX_SENTENCE = 400
+#: Size of the windows an over-long sentence is cut into.
+WINDOW = 160
+_WINDOW_BREAKS = "；;，,、：:"
+
+
 def split_sentences(text: str, offset: int) -> list[Sentence]:
-    """Split a paragraph into sentences ending at 。！？ (offsets are absolute)."""
+    """Split a paragraph into sentences ending at 。！？ (offsets are absolute).
+
+    A sentence longer than :data:`MAX_SENTENCE` is cut into windows of :data:`WINDOW`
+    characters at the last clause mark (；，、：) in each, or at the window's end; the
+    windows keep absolute offsets, so the text they come from is always recoverable.
+    """
     out: list[Sentence] = []
     start = 0
     for i, ch in enumerate(text):
         if ch in SENTENCE_END:
-            out.append(Sentence(offset + start, offset + i + 1, text[start : i + 1]))
+            out.extend(_windows(text, start, i + 1, offset))
             start = i + 1
     if start < len(text) and text[start:].strip():
-        out.append(Sentence(offset + start, offset + len(text), text[start:]))
+        out.extend(_windows(text, start, len(text), offset))
     return out
+
+
+def _windows(text: str, start: int, end: int, offset: int) -> list[Sentence]:
+    """``text[start:end]`` as one sentence, or, when longer than MAX_SENTENCE, as windows
+    of at most WINDOW characters."""
+    out: list[Sentence] = []
+    if end - start <= MAX_SENTENCE:
+        return [Sentence(offset + start, offset + end, text[start:end])]
+    while end - start > WINDOW:
+        limit = start + WINDOW
+        cut = max(text.rfind(ch, start + WINDOW // 2, limit) for ch in _WINDOW_BREAKS)
+        cut = cut + 1 if cut >= 0 else limit
+        out.append(Sentence(offset + start, offset + cut, text[start:cut]))
+        start = cut
+    if start < end:
+        out.append(Sentence(offset + start, offset + end, text[start:end]))
+    return out
+
+
+def _longest_run(line: str) -> int:
+    """Length of the longest stretch of ``line`` without a sentence end."""
+    return max(len(run) for run in _SENTENCE_END_RE.split(line))
+
+
+_SENTENCE_END_RE = re.compile(f"[{SENTENCE_END}]")
 
 
 def lead_phrase(sentences: list[Sentence], max_len: int = 24) -> str:
@@ -256,12 +379,42 @@ def lead_phrase(sentences: list[Sentence], max_len: int = 24) -> str:
     return ""
 
 
+#: Invisible characters removed before parsing: zero-width spaces and joiners, word
+#: joiner, BOM / zero-width no-break space (anywhere, not only at the start), soft
+#: hyphen, Mongolian vowel separator and bidirectional controls.  One of them before
+#: ``二、`` would otherwise hide the heading.
+_INVISIBLE_RE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+                           "\u2066-\u206f\ufeff]")
+#: Unusual spaces mapped to an ASCII space (one character for one, offsets unchanged);
+#: the ideographic space U+3000 is ordinary in Chinese text and kept.
+_ODD_SPACES = str.maketrans({c: " " for c in "\u00a0\u1680\u2000\u2001\u2002\u2003"
+                             "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"}
+                            | {c: "\n" for c in "\u0085\u2028\u2029"})
+
+
+def normalise_invisible(text: str) -> tuple[str, int]:
+    """Remove invisible characters and map odd spaces; return (text, characters removed).
+
+    Offsets of every later stage refer to the normalised text (``Document.text``).
+    """
+    clean, removed = _INVISIBLE_RE.subn("", text)
+    return clean.translate(_ODD_SPACES).replace("\r\n", "\n").replace("\r", "\n"), removed
+
+
 def parse(text: str, source: Path | str = "<report>") -> Document:
-    """Parse report ``text`` into a :class:`Document` (pure; no I/O)."""
+    """Parse report ``text`` into a :class:`Document` (pure; no I/O).
+
+    Invisible characters are removed first (:func:`normalise_invisible`), so
+    ``Document.text`` may be a few characters shorter than ``text``.
+    """
+    text, removed = normalise_invisible(text)
     parts: list[Part] = []
     sections: list[Section] = []
     paragraphs: list[Paragraph] = []
     warnings: list[str] = []
+    if removed:
+        warnings.append(f"{source}: {removed} invisible characters (zero-width spaces, BOMs, "
+                        "direction marks) removed before parsing")
     for number, pos, raw in _lines(text):
         line = raw.strip()
         if not line:
@@ -284,6 +437,9 @@ def parse(text: str, source: Path | str = "<report>") -> Document:
         paragraph = Paragraph(lstart, lstart + len(line), line, number, len(parts) - 1,
                               _current_section(sections, len(parts) - 1))
         paragraph.sentences = split_sentences(line, lstart)
+        if _longest_run(line) > MAX_SENTENCE:
+            warnings.append(f"{source}:{number}: a sentence of more than {MAX_SENTENCE} "
+                            "characters without 。！？; it is read in windows")
         paragraph.lead = lead_phrase(paragraph.sentences)
         paragraphs.append(paragraph)
     if not paragraphs:

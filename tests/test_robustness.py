@@ -226,12 +226,16 @@ def _edit_gazetteer(case: str) -> tuple[str, int]:
     elif case == "duplicate":
         lines.append(lines[1])
         row = len(lines)
+    elif case == "collection":
+        lines[row - 1] = re.sub(r'"?(POINT|LINESTRING|POLYGON) \(.*$',
+                                '"GEOMETRYCOLLECTION (POINT (121.5 29.8), '
+                                'LINESTRING (121.5 29.8, 121.6 29.9))"', fields)
     return "\n".join(lines) + "\n", row
 
 
 @pytest.mark.parametrize("case, words", [
     ("wkt", "invalid WKT"), ("kind", "unknown kind"), ("swapped", "swapped"),
-    ("duplicate", "duplicate"),
+    ("duplicate", "duplicate"), ("collection", "GeometryCollection is not a supported"),
 ])
 def test_bad_gazetteer(case, words, untouched, tmp_path, monkeypatch, capsys):
     text, row = _edit_gazetteer(case)
@@ -440,3 +444,372 @@ def test_name_cannot_escape_output_folders(name, small, tmp_path, capsys):
     assert not any("evil" in p.name for p in tmp_path.rglob("*"))
     assert not (tmp_path / "a" / "b" / "root").exists() or not any(
         p.is_file() for p in root.rglob("*"))
+
+
+# ----------------------------------------------------------------------------- issue 18: blow-ups
+
+
+def _unpunctuated(chars: int) -> str:
+    """A report whose review part is one paragraph of ``chars`` characters, no punctuation."""
+    text = NINGBO.read_text(encoding="utf-8")
+    body = re.sub(r"[\W_]", "", "".join(line for line in text.splitlines() if len(line) > 100))
+    para = (body * (chars // len(body) + 1))[:chars]
+    return small_report(extra="\n" + para + "\n")
+
+
+def test_unpunctuated_paragraph_is_bounded(tmp_path, capsys):
+    from geo.report import WINDOW
+
+    report = tmp_path / "flat.txt"
+    report.write_text(_unpunctuated(100_000), encoding="utf-8")
+    t0 = time.perf_counter()
+    code, out, err = run(["extract", report, "--city", "宁波市"], capsys)
+    assert code == 0, err
+    assert time.perf_counter() - t0 < 20
+    assert "read in windows" in err
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) > 100
+    assert max(len(r["quote"]) for r in rows) <= WINDOW
+    assert sum(len(r["quote"]) for r in rows) < 10 * 100_000  # before: 100 KB per mention
+    assert "六横公路大桥一期" in out
+
+
+def test_drop_contained_matches_brute_force():
+    import random
+
+    from geo.extract import Candidate, _drop_contained
+
+    def brute(cands):
+        kept = []
+        for c in sorted(cands, key=lambda c: (not c.explicit, -(c.end - c.start), c.start)):
+            if not any(c.start < k.end and k.start < c.end for k in kept):
+                kept.append(c)
+        return sorted(kept, key=lambda c: c.start)
+
+    rng = random.Random(18)
+    for _ in range(300):
+        cands = []
+        for _ in range(rng.randint(0, 30)):
+            start = rng.randint(0, 200)
+            cands.append(Candidate(start, start + rng.randint(1, 25), "x", "road",
+                                   explicit=rng.random() < 0.2))
+        assert [(c.start, c.end) for c in _drop_contained(cands)] == \
+            [(c.start, c.end) for c in brute(cands)]
+
+
+def test_drop_contained_is_near_linear():
+    from geo.extract import Candidate, _drop_contained
+
+    def timed(n):
+        cands = [Candidate(i * 3 + d, i * 3 + d + 4, "x", "road") for i in range(n)
+                 for d in (0, 1)]
+        t0 = time.perf_counter()
+        _drop_contained(cands)
+        return time.perf_counter() - t0
+
+    small = min(timed(10_000) for _ in range(3))
+    large = min(timed(40_000) for _ in range(3))
+    assert large < 10 * small + 0.05  # linear: ~4x; quadratic: 16x
+
+
+def test_map_embeds_bounded_mentions():
+    import pandas as pd
+
+    from geo.pipeline import MAP_MENTIONS_PER_PROJECT, map_mentions
+
+    mentions = pd.DataFrame({"project_id": ["P1"] * 50 + ["P2"] * 3,
+                             "start": range(53), "mention_id": [f"M{i}" for i in range(53)]})
+    shown = map_mentions(mentions)
+    assert (shown["project_id"] == "P1").sum() == MAP_MENTIONS_PER_PROJECT
+    assert (shown["project_id"] == "P2").sum() == 3
+
+
+# ----------------------------------------------------------------------------- issue 18: structure
+
+INVISIBLE = {"zwsp": "\u200b", "bom": "\ufeff", "zwj": "\u200d", "wj": "\u2060",
+             "rlm": "\u200f", "nbsp": "\u00a0"}
+
+
+@pytest.mark.parametrize("char", list(INVISIBLE.values()), ids=list(INVISIBLE))
+def test_invisible_characters_keep_structure(char, tmp_path, capsys):
+    text = NINGBO.read_text(encoding="utf-8")
+    code, clean, err = run(["extract", NINGBO, "--city", "宁波市"], capsys)
+    assert code == 0, err
+    dirty = text.replace("\n二、", "\n" + char + "二、").replace("\n（一）", "\n" + char + "（一）")
+    dirty = dirty.replace("甬舟铁路", "甬舟" + char + "铁路") if char != "\u00a0" else dirty
+    report = tmp_path / "dirty.txt"
+    report.write_text(dirty, encoding="utf-8")
+    code, out, err = run(["extract", report, "--city", "宁波市"], capsys)
+    assert code == 0, err
+    import csv
+    import io
+    parts = [r["part"] for r in csv.DictReader(io.StringIO(out))]
+    before = [r["part"] for r in csv.DictReader(io.StringIO(clean))]
+    assert parts.count("tasks") == before.count("tasks") > 50
+    assert parts == before
+    if char != "\u00a0":
+        assert "invisible characters" in err
+
+
+# ----------------------------------------------------------------------------- issue 18: CSV injection
+
+FORMULAS = ("=HYPERLINK(\"http://x\",\"a\")", "+1+2", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")
+
+
+def test_neutralise_cell():
+    from geo.io import neutralise_cell
+
+    for value in FORMULAS:
+        assert neutralise_cell(value) == "'" + value
+    for value in ("宁波", "", "-3.5", "+12", "1e-3", 5, -3.0, None):
+        assert neutralise_cell(value) == value
+
+
+def test_csv_injection_neutralised_everywhere(tmp_path, capsys):
+    extra = "加快建设A公园、-B+1公园、-C大桥。"
+    report = tmp_path / "inject.txt"
+    report.write_text(small_report(extra=extra, s1="（一）=HYPERLINK(\"http://evil\")"),
+                      encoding="utf-8")
+    code, _, err = run(["build", report, "--root", tmp_path], capsys)
+    assert code == 0, err
+    import csv
+    csvs = sorted(tmp_path.rglob("*.csv"))
+    assert any(p.parent.name == "inject_data" for p in csvs)  # the public download
+    seen = 0
+    for path in csvs:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle):
+                for cell in row:
+                    assert not cell.startswith(("=", "+", "@", "\t", "\r")) and not (
+                        cell.startswith("-") and not re.fullmatch(r"-[\d.eE+-]+", cell)), \
+                        (path.name, cell)
+                    seen += cell.startswith(("'=", "'-"))
+    assert seen > 0, "the attack names should reach the CSVs (neutralised)"
+    con = sqlite3.connect(tmp_path / "layers" / "inject.gpkg")
+    try:  # the GeoPackage keeps the true value
+        names = {r[0] for r in con.execute("SELECT name FROM mentions")}
+    finally:
+        con.close()
+    assert "-C大桥" in names, names
+    code, out, err = run(["extract", report], capsys)
+    assert code == 0 and "\n=" not in out and ",=" not in out
+
+
+# ----------------------------------------------------------------------------- issue 18: messages
+
+
+def test_report_without_projects(untouched, tmp_path, capsys):
+    text = ("过去一年我们坚持稳中求进工作总基调经济社会发展取得新成效人民生活持续改善。\n" * 5)
+    report = tmp_path / "none.txt"
+    report.write_text(text, encoding="utf-8")
+    line = error_line(*run(["build", report, "--root", untouched, "--name", NAME], capsys)[::2])
+    assert "no project mentions found" in line  # the check issue 14 added after resolve
+    code, out, err = run(["extract", report], capsys)
+    assert code == 0 and "Traceback" not in err
+    assert out.splitlines()[0].startswith("mention_id,") and len(out.splitlines()) == 1
+
+
+TRADITIONAL = ("各位代表：現在我代表市人民政府向大會報告工作，請予審議。過去一年，我們堅持穩中求進"
+               "工作總基調，加快建設鐵路、公路和港口，經濟社會發展取得新成效。\n") * 20
+
+
+@pytest.mark.parametrize("case, words", [
+    ("big5", "Big5"),
+    ("truncated", "ends in the middle of a character"),
+    ("corrupted", "invalid UTF-8 byte"),
+])
+def test_bad_encodings(case, words, untouched, tmp_path, capsys):
+    data = NINGBO.read_bytes()
+    if case == "big5":
+        data = TRADITIONAL.encode("big5")
+    elif case == "truncated":
+        data = data[:-1]
+    else:
+        data = data[:5000] + b"\xff" + data[5000:]
+    report = tmp_path / f"{case}.txt"
+    report.write_bytes(data)
+    line = error_line(*run(["build", report, "--root", untouched, "--name", NAME], capsys)[::2])
+    assert words in line and str(report) in line
+    if case != "big5":
+        assert re.search(rf"{re.escape(str(report))}:\d+: .* at byte \d+", line), line
+        offset = int(re.search(r"at byte (\d+)", line).group(1))
+        lineno = int(re.search(rf"{re.escape(str(report))}:(\d+):", line).group(1))
+        assert data[:offset].count(b"\n") + 1 == lineno
+        assert abs(offset - (len(data) - 2 if case == "truncated" else 5000)) <= 3
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read(encoding, tmp_path, capsys):
+    report = tmp_path / "u16.txt"
+    report.write_bytes(NINGBO.read_text(encoding="utf-8").encode(encoding))
+    code, out, err = run(["extract", report, "--city", "宁波市"], capsys)
+    assert code == 0, err
+    code, utf8, err = run(["extract", NINGBO, "--city", "宁波市"], capsys)
+    assert out == utf8
+
+
+def test_overlong_name_refused_before_folders(small, tmp_path, capsys):
+    root = tmp_path / "root"
+    line = error_line(*run(["build", small, "--root", root, "--name", "宁波" * 40], capsys)[::2])
+    assert "too long" in line
+    assert not root.exists()
+
+
+def test_empty_name_refused(small, tmp_path, capsys):
+    line = error_line(*run(["build", small, "--root", tmp_path / "r", "--name", ""], capsys)[::2])
+    assert "invalid build name ''" in line
+
+
+def test_gazetteer_polygon_of_10000_vertices(tmp_path):
+    import math
+
+    ring = [(121.55 + 0.01 * math.cos(2 * math.pi * i / 10_000),
+             29.87 + 0.01 * math.sin(2 * math.pi * i / 10_000)) for i in range(10_000)]
+    wkt = "POLYGON ((" + ", ".join(f"{x:.7f} {y:.7f}" for x, y in ring + ring[:1]) + "))"
+    assert len(wkt) > 131072  # csv's default field limit
+    lines = GAZETTEER.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = {c: "" for c in header}
+    row.update(name="测试大圆新城", kind="urban_area", precision="approximate",
+               source="test polygon", wkt=wkt)
+    import csv
+    import io
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(row[c] for c in header)
+    gazetteer = tmp_path / "gazetteer.csv"
+    gazetteer.write_text("\n".join(lines) + "\n" + buf.getvalue(), encoding="utf-8")
+    from geo.gazetteer import load_gazetteer
+
+    frame = load_gazetteer(gazetteer)
+    big = frame[frame["name"] == "测试大圆新城"].geometry.iloc[0]
+    assert len(big.exterior.coords) == 10_001
+
+
+# ----------------------------------------------------------------------------- issue 18: county
+
+
+def test_own_clause():
+    from geo.geocode import own_clause
+
+    s = "北仑区新增企业120家，开工建设甬舟铁路（北仑段，一期），鄞州区完成投资10亿元。"
+    a = s.index("甬舟铁路")
+    assert own_clause(s, a, a + 4) == "开工建设甬舟铁路（北仑段，一期）"
+    assert own_clause("开工建设甬舟铁路", 4, 8) == "开工建设甬舟铁路"
+
+
+def test_county_fallback_reads_only_the_projects_clause(tmp_path, capsys):
+    extra = ("北仑区规上工业增加值增长12%，开工建设测试甲医院。"
+             "奉化区开工建设测试乙医院。")
+    report = tmp_path / "county.txt"
+    report.write_text(small_report(extra=extra), encoding="utf-8")
+    code, _, err = run(["build", report, "--root", tmp_path], capsys)
+    assert code == 0, err
+    import csv
+    with (tmp_path / "data" / "processed" / "county" / "projects.csv").open(
+            encoding="utf-8") as handle:
+        rows = {r["name"]: r for r in csv.DictReader(handle)}
+    assert rows["测试乙医院"]["districts"] == "奉化区"        # its own clause names it
+    assert rows["测试乙医院"]["precision"] == "district"
+    assert rows["测试甲医院"]["districts"] == ""              # a statistic's county: no
+    assert rows["测试甲医院"]["precision"] == ""
+
+
+# ----------------------------------------------------------------------------- issue 18: kills
+
+
+def _outputs(root: Path) -> dict[str, object]:
+    """Every output keyed by relative path: GeoPackages by content, other files by digest."""
+    out: dict[str, object] = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not p.name.startswith("."):
+            rel = p.relative_to(root).as_posix()
+            out[rel] = gpkg_dump(p) if p.suffix == ".gpkg" else hashlib.sha256(
+                p.read_bytes()).hexdigest()
+    return out
+
+
+def test_kill_between_renames_is_recovered(tmp_path):
+    """A process killed after 2 of 4 renames: the next recover() completes the new set."""
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(ROOT)!r})
+from pathlib import Path
+from geo import io
+root = Path({str(tmp_path)!r})
+real, calls = os.replace, []
+def dying(a, b):
+    calls.append(a)
+    if len(calls) == 4:   # the journal's own rename is call 1
+        os._exit(9)
+    real(a, b)
+io.os.replace = dying
+with io.transaction(root / ".k.switch"):
+    for n in range(4):
+        io.write_text(root / f"f{{n}}.txt", "new")
+"""
+    for n in range(4):
+        (tmp_path / f"f{n}.txt").write_text("old", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True)
+    assert proc.returncode == 9, proc.stderr
+    states = [(tmp_path / f"f{n}.txt").read_text(encoding="utf-8") for n in range(4)]
+    assert states == ["new", "new", "old", "old"]  # the mixed set a kill leaves
+    from geo.io import recover
+    assert recover(tmp_path / ".k.switch") == 2
+    assert [(tmp_path / f"f{n}.txt").read_text(encoding="utf-8") for n in range(4)] == ["new"] * 4
+    assert temp_leftovers(tmp_path) == []
+
+
+def test_kill_sweep(tmp_path, capsys):
+    """SIGKILL a build at many moments; the next build (even a failing one) leaves no
+    temporary file and a set that is wholly the old or wholly the new build."""
+    import shutil
+    import signal
+
+    old_report, new_report = tmp_path / "a.txt", tmp_path / "b.txt"
+    old_report.write_text(small_report(), encoding="utf-8")
+    new_report.write_text(small_report(extra="开工建设测试乙大桥。"), encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n", encoding="utf-8")
+    ref_old, ref_new = tmp_path / "ref_old", tmp_path / "ref_new"
+    assert main(["build", str(old_report), "--root", str(ref_old), "--name", "k"]) == 0
+    t0 = time.perf_counter()
+    proc = _cli("build", new_report, "--root", ref_new, "--name", "k")
+    assert proc.wait(timeout=300) == 0
+    duration = time.perf_counter() - t0
+    old, new = _outputs(ref_old), _outputs(ref_new)
+    assert sorted(old) == sorted(new)
+    differing = [rel for rel in old if old[rel] != new[rel]]
+    assert len(differing) >= 5
+    outcomes = []
+    for i in range(12):
+        root = tmp_path / f"kill{i}"
+        shutil.copytree(ref_old, root)
+        proc = _cli("build", new_report, "--root", root, "--name", "k")
+        time.sleep(duration * (0.6 + 0.04 * i))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        code = main(["build", str(empty), "--root", str(root), "--name", "k"])  # fails
+        assert code == 2
+        assert temp_leftovers(root) == [], i
+        now = _outputs(root)
+        assert sorted(now) == sorted(old), i
+        sides = {("old" if now[rel] == old[rel] else "new" if now[rel] == new[rel] else "?")
+                 for rel in differing}
+        assert len(sides) == 1 and "?" not in sides, (i, sides)
+        outcomes.append(sides.pop())
+    capsys.readouterr()
+    print("kill outcomes:", outcomes)
+
+
+def test_output_path_that_is_a_folder_replaces_nothing(small, tmp_path, capsys):
+    root = tmp_path / "root"
+    assert main(["build", str(small), "--root", str(root), "--name", "d"]) == 0
+    (root / "maps" / "d_embed.html").unlink()
+    (root / "maps" / "d_embed.html").mkdir()
+    before = digests(root)
+    line = error_line(*run(["build", small, "--root", root, "--name", "d"], capsys)[::2])
+    assert "is a folder" in line and "d_embed.html" in line
+    assert digests(root) == before
+    assert temp_leftovers(root) == []
