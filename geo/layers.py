@@ -36,6 +36,7 @@ import json
 import os
 import sqlite3
 import struct
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -47,7 +48,7 @@ import pyogrio
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from . import fields, qgis_project, qgis_style, resources, settings
+from . import fields, qgis_layout, qgis_project, qgis_style, resources, settings
 from .errors import OutputError
 from .io import atomic_path
 from .schema import (
@@ -971,7 +972,36 @@ def build_project(tables: list[Table], meta: dict, final_name: str,
                   "rights": ATTRIBUTION, "licenses": [LICENCE], "crs": "EPSG:4326"}
     return qgis_project.build_qgs(title=meta["title"], gpkg_name=final_name, layers=layers,
                                   rels=_project_relations(tables), bounds=bounds,
-                                  metadata=project_md)
+                                  metadata=project_md, layouts=_print_layout(tables, meta, bounds))
+
+
+def layout_source_text(meta: dict) -> str:
+    """The print layout's source block: report, licences, date, 审图号 placeholder."""
+    when, basis = _time_basis(meta)
+    licences = [LICENCE, *(f"Online geocoding: {line}." for line in
+                           meta.get("data_licences", []))]
+    return "\n".join([
+        f"来源 Source: {meta['title']} ({Path(str(meta['report_path'])).name}, "
+        f"sha256 {str(meta['report_sha256'])[:12]}…)",
+        *licences,
+        "位置为近似位置，精度见各项目 precision 字段。Locations are approximate; see each "
+        "project's precision.",
+        f"日期 Date: {when[:10]} ({basis}) · 制图 Made with {meta['generated_by']}",
+        "审图号 Map approval No.: GS（____）____号 — 待审核 placeholder, not an approved map",
+    ])
+
+
+def _print_layout(tables: list[Table], meta: dict, bounds: tuple[float, ...]) -> ET.Element:
+    """The A3 landscape layout: legend of the visible map layers, at the city extent."""
+    legend = [qgis_layout.LegendLayer(qgis_project.layer_id(t.name), t.title)
+              for t in tables if t.geom != "none" and t.visible]
+    year = f"{meta['report_year']} " if meta.get("report_year") else ""
+    subtitle = (f"{meta['city']} {year}政府工作报告中的项目，按主题与状态 · projects of the "
+                "government work report by theme and status")
+    return qgis_layout.print_layout(
+        title=meta["title"], subtitle=subtitle,
+        extent=qgis_project.mercator_extent(bounds, margin=0.02), legend_layers=legend,
+        source_text=layout_source_text(meta))
 
 
 def _write_project(con: sqlite3.Connection, tables: list[Table], meta: dict, final_name: str,

@@ -303,11 +303,12 @@ def properties() -> ET.Element:
 
 def build_qgs(*, title: str, gpkg_name: str, layers: Sequence[ProjectLayer],
               rels: Sequence[ProjectRelation], bounds: Sequence[float], metadata: dict,
-              basemap: bool = True) -> str:
+              basemap: bool = True, layouts: ET.Element | None = None) -> str:
     """The ``.qgs`` XML of the embedded project.
 
     ``bounds`` is the WGS84 extent to show on opening; ``metadata`` the
-    project metadata (see :func:`resource_metadata`).
+    project metadata (see :func:`resource_metadata`); ``layouts`` the print
+    layouts (:func:`geo.qgis_layout.print_layout`).
     """
     root = ET.Element("qgis", {"projectname": title, "version": QGIS_VERSION,
                                "saveUser": "", "saveUserFull": "", "saveDateTime": ""})
@@ -332,6 +333,8 @@ def build_qgs(*, title: str, gpkg_name: str, layers: Sequence[ProjectLayer],
     if basemap:
         ET.SubElement(order, "layer", {"id": "openstreetmap_xyz"})
     root.append(map_themes(layers))
+    if layouts is not None:
+        root.append(layouts)
     root.append(properties())
     root.append(resource_metadata(metadata, tag="projectMetadata"))
     root.append(view_settings(extent))

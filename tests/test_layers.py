@@ -25,7 +25,7 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon, box
 
-from geo import layers, qgis_style, resources, settings
+from geo import layers, qgis_layout, qgis_project, qgis_style, resources, settings
 from geo.schema import (
     CANDIDATES,
     DISPLAY_STATUSES,
@@ -829,4 +829,70 @@ def test_qgis_desktop_opens_project_and_form_without_warnings(ningbo, tmp_path):
     report = json.loads(report_path.read_text(encoding="utf-8"))
     assert report["loaded"] and report["form_opened"]
     assert all(report["layers"].values())
+    assert report["messages"] == []
+
+
+LAYOUT_SCRIPT = ROOT / "tests" / "qgis_layout_check.py"
+
+
+def run_layout_check(gpkg: Path, project: str, pdf: Path, png: Path | None = None) -> dict:
+    """Run tests/qgis_layout_check.py (QGIS opens the project's layout, exports it)."""
+    reason = _qgis_available()
+    if reason:
+        pytest.skip(reason)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("PYTHONPATH", None)
+    env.pop("PYTHONHOME", None)
+    args = [str(QGIS_PYTHON), str(LAYOUT_SCRIPT), str(gpkg), project, str(pdf)]
+    proc = subprocess.run(args + ([str(png)] if png else []), capture_output=True, text=True,
+                          timeout=300, env=env, cwd="/")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def test_nice_scale_and_fit_extent():
+    assert [qgis_layout.nice_scale(v) for v in (1, 640_000, 650_001, 999_999, 1_000_001)] == [
+        1, 750_000, 750_000, 1_000_000, 1_250_000]
+    extent, scale = qgis_layout.fit_extent((0, 0, 200_000, 100_000), 200, 200)
+    assert scale == 1_000_000  # 200 km on 200 mm
+    assert extent == (0.0, -50_000.0, 200_000.0, 150_000.0)  # centred, square like the item
+
+
+@pytest.mark.qgis
+def test_ningbo_print_layout_renders_to_pdf(ningbo, tmp_path):
+    """QGIS opens the embedded project, finds the A3 layout and exports it to one PDF page;
+    the legend lists only classes drawn in the map and fits its frame."""
+    stages, path = ningbo
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pdf, png = ARTIFACTS / "print_a3.pdf", ARTIFACTS / "print_a3.png"
+    for out in (pdf, png):
+        out.unlink(missing_ok=True)
+    report = run_layout_check(path, stages.meta["name"], pdf, png)
+    assert report["loaded"] and report["layouts"] == [qgis_layout.LAYOUT_NAME]
+    assert report["page_mm"] == [420.0, 297.0]
+    items = {i["id"]: i for i in report["items"]}
+    assert {"map", "title", "legend", "scalebar", "north_arrow", "source"} <= set(items)
+    assert items["title"]["text"] == stages.meta["title"]
+    assert "ODbL" in items["source"]["text"] and "审图号" in items["source"]["text"]
+    # the map shows every located project at the city extent
+    x0, y0, x1, y1 = items["map"]["extent"]
+    for geom in stages.projects.geometry.dropna():
+        minx, miny, maxx, maxy = geom.bounds
+        (ax, ay), (bx, by) = (qgis_project.to_web_mercator(minx, miny),
+                              qgis_project.to_web_mercator(maxx, maxy))
+        assert x0 <= ax and bx <= x1 and y0 <= ay and by <= y1
+    assert items["map"]["layers"] > 0
+    legend = items["legend"]
+    assert legend["linked_map"] == "map" and legend["filter_by_map"] and legend["fits"]
+    # legend classes: exactly the (layer, status) pairs present among located projects
+    statuses = {f"  {qgis_style.status_label(s)}" for s in resources.statuses()}
+    shown = sum(1 for e in legend["entries"] if e in statuses)
+    located = stages.projects[stages.projects.geometry.notna()]
+    klass = located.geometry.map(layers.geometry_class)
+    assert shown == located.assign(k=klass).groupby(["theme", "k", "status"]).ngroups
+    assert items["scalebar"]["linked_map"] == "map" and items["scalebar"]["unit_label"] == "km"
+    assert items["north_arrow"]["valid_svg"] and items["north_arrow"]["north_map"] == "map"
+    assert report["pdf_result"] == 0 and report["pdf_pages"] == 1
+    assert pdf.stat().st_size > 50_000 and pdf.read_bytes().startswith(b"%PDF")
+    assert report["png_result"] == 0 and png.stat().st_size > 50_000
     assert report["messages"] == []
