@@ -31,8 +31,12 @@ from . import choropleth, resources
 #: QGIS version written into QML/QGS headers (oldest supported reader).
 QGIS_VERSION = "3.22.0-Białowieża"
 
-#: Labels are drawn only when the map scale denominator is at most this.
+#: Labels are drawn only when the map scale denominator is at most this ...
 LABEL_MAX_SCALE = 150_000
+#: ... except on lines at least this long (km; the major rail and road projects), which
+#: are labelled at every scale, the full city extent included, with a higher placement
+#: priority; QGIS's label engine drops any label that would collide with another.
+MAJOR_LINE_KM = 20.0
 
 #: Line widths (mm) of project lines and polygon outlines; dash arrays in
 #: statuses.json are "pixels at width 1" and are multiplied by these widths.
@@ -253,9 +257,22 @@ def graduated_renderer(field_name: str, breaks: Sequence[float]) -> ET.Element:
 _PLACEMENT = {"point": "6", "line": "2", "polygon": "1"}
 
 
+def major_line_rule(max_scale: float = LABEL_MAX_SCALE,
+                    major_km: float = MAJOR_LINE_KM) -> tuple[str, str]:
+    """(show, priority) expressions of line labels: any line when zoomed in to
+    1:``max_scale``, at every scale a line of ``major_km`` km or more, ranked by length."""
+    length = 'coalesce("length_km", 0)'
+    # coalesce: where a renderer sets no @map_scale, only the major lines are labelled
+    show = f"coalesce(@map_scale <= {_num(max_scale)}, false) OR {length} >= {_num(major_km)}"
+    priority = f"if({length} >= {_num(major_km)}, 9, 5)"
+    return show, priority
+
+
 def labeling(field_name: str, geom: str, *, max_scale: float | None = LABEL_MAX_SCALE,
              size: float = 8.0, colour: str = "#323232") -> ET.Element:
-    """Simple labeling on ``field_name``; shown only at scales up to 1:``max_scale``.
+    """Simple labeling on ``field_name``; shown only at scales up to 1:``max_scale``,
+    except that on a ``line`` layer the major lines (:func:`major_line_rule`) are
+    labelled at every scale.
 
     No font family is written, so each QGIS uses its default UI font (which
     renders Chinese on Chinese systems) instead of reporting a missing font.
@@ -277,7 +294,8 @@ def labeling(field_name: str, geom: str, *, max_scale: float | None = LABEL_MAX_
     ET.SubElement(settings, "placement", {"placement": _PLACEMENT[geom], "placementFlags": "10",
                                           "dist": "1", "distUnits": "MM", "priority": "5",
                                           "centroidInside": "1", "repeatDistance": "0"})
-    scaled = max_scale is not None
+    major = geom == "line" and max_scale is not None
+    scaled = max_scale is not None and not major
     # QGIS writes the most zoomed-out scale as ``scaleMax`` (see QgsPalLayerSettings).
     ET.SubElement(settings, "rendering", {"scaleVisibility": "1" if scaled else "0",
                                           "scaleMin": "1",
@@ -285,6 +303,11 @@ def labeling(field_name: str, geom: str, *, max_scale: float | None = LABEL_MAX_
                                           "obstacle": "1", "drawLabels": "1",
                                           "mergeLines": "1" if geom == "line" else "0",
                                           "displayAll": "0", "upsidedownLabels": "0"})
+    if major:
+        show, priority = major_line_rule(max_scale)
+        dd = _data_defined({"Show": show, "Priority": priority})
+        dd.tag = "dd_properties"
+        settings.append(dd)
     return root
 
 
@@ -450,10 +473,18 @@ def _sld_filter(rule: ET.Element, field_name: str, value: str) -> None:
 
 
 def _sld_label_rule(fts: ET.Element, field_name: str, geom: str,
-                    max_scale: float | None) -> None:
+                    max_scale: float | None, min_km: float | None = None) -> None:
+    """A label rule, zoomed in to 1:``max_scale`` or, with ``min_km``, at every scale for
+    lines of at least ``min_km`` km (the major lines, as in the QML)."""
     rule = _se(fts, "Rule")
-    _se(rule, "Name", "labels")
-    if max_scale is not None:
+    _se(rule, "Name", "labels" if min_km is None else "labels (major lines)")
+    if min_km is not None:
+        flt = ET.SubElement(rule, "ogc:Filter")
+        cmp_ = ET.SubElement(flt, "ogc:PropertyIsGreaterThanOrEqualTo")
+        ET.SubElement(cmp_, "ogc:PropertyName").text = "length_km"
+        ET.SubElement(cmp_, "ogc:Literal").text = _num(min_km)
+        _se(rule, "MinScaleDenominator", _num(max_scale))
+    elif max_scale is not None:
         _se(rule, "MaxScaleDenominator", _num(max_scale))
     text = _se(rule, "TextSymbolizer")
     label = _se(text, "Label")
@@ -515,6 +546,8 @@ def project_sld(layer: str, theme: dict, geom: str) -> str:
                         [float(d) for d in status.get("dash", [])],
                         float(status.get("opacity", 1.0)))
     _sld_label_rule(fts, "name", geom, LABEL_MAX_SCALE)
+    if geom == "line":
+        _sld_label_rule(fts, "name", geom, LABEL_MAX_SCALE, min_km=MAJOR_LINE_KM)
     return _sld_text(root)
 
 

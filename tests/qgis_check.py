@@ -33,6 +33,8 @@ from osgeo import gdal, ogr  # noqa: E402
 from qgis.core import (  # noqa: E402
     Qgis,
     QgsApplication,
+    QgsExpressionContext,
+    QgsExpressionContextUtils,
     QgsMapLayerType,
     QgsMapRendererParallelJob,
     QgsMapSettings,
@@ -166,15 +168,24 @@ def render(project: QgsProject, extent: QgsRectangle, out: str,
     settings.setExtent(extent)
     settings.setBackgroundColor(QColor(255, 255, 255))
     settings.setFlag(QgsMapSettings.DrawLabeling, True)
+    # as QGIS's map canvas and layouts do: @map_scale etc. for label and symbol expressions
+    context = QgsExpressionContext(QgsExpressionContextUtils.globalProjectLayerScopes(None))
+    context.appendScope(QgsExpressionContextUtils.mapSettingsScope(settings))
+    settings.setExpressionContext(context)
     job = QgsMapRendererParallelJob(settings)
     job.start()
     job.waitForFinished()
     image: QImage = job.renderedImage()
     image.save(out, "PNG")
     labels = job.takeLabelingResults()
-    n_labels = len(labels.allLabels()) if labels is not None else 0
+    placed = labels.allLabels() if labels is not None else []
+    by_layer: dict[str, list[str]] = {}
+    for label in placed:
+        if not label.isUnplaced:
+            by_layer.setdefault(label.layerID, []).append(label.labelText)
     return {"png": out, "layers": [lyr.name() for lyr in visible], "ink": _ink(image),
-            "pixels": image.width() * image.height(), "labels": n_labels,
+            "pixels": image.width() * image.height(), "labels": len(placed),
+            "labels_by_layer": {k: sorted(v) for k, v in sorted(by_layer.items())},
             "scale": settings.scale()}
 
 

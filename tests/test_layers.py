@@ -393,8 +393,16 @@ def test_styles_follow_statuses_json(gpkg):
     root = ET.fromstring(qml.split("\n", 1)[1])
     rendering = root.find("labeling/settings/rendering")
     assert root.find("labeling/settings/text-style").get("fieldName") == "name"
-    assert rendering.get("scaleVisibility") == "1"
+    # lines: no scale cut-off, a Show expression (zoomed in, or a major line) instead
+    assert rendering.get("scaleVisibility") == "0"
     assert float(rendering.get("scaleMax")) == qgis_style.LABEL_MAX_SCALE
+    show = root.find("labeling/settings/dd_properties//Option[@name='Show']")
+    expr = show.find("Option[@name='expression']").get("value")
+    assert expr == qgis_style.major_line_rule()[0] and "length_km" in expr
+    point_qml = _sql(gpkg, "SELECT styleQML FROM layer_styles WHERE f_table_name = ?",
+                     "projects_point")[0][0]
+    point = ET.fromstring(point_qml.split("\n", 1)[1]).find("labeling/settings/rendering")
+    assert point.get("scaleVisibility") == "1"
 
 
 def _project_layer_style(gpkg: Path, layer: str) -> str:
@@ -717,6 +725,15 @@ def test_ningbo_in_qgis(ningbo):
                     if k != "projects" and not k.startswith("projects_")]
     assert len(theme_layers) == 1 and project["related_mentions"][theme_layers[0]] == mine
     assert report["render"]["ink"] > 0.01 * report["render"]["pixels"]
+    # at the full city extent the major lines (>= MAJOR_LINE_KM) are labelled, and only they
+    render = report["render"]
+    assert render["scale"] > 3 * qgis_style.LABEL_MAX_SCALE
+    major = {name for (name,) in _sql(path, "SELECT name FROM projects_line WHERE "
+                                            "length_km >= ?", qgis_style.MAJOR_LINE_KM)}
+    drawn = {name for lid, names in render["labels_by_layer"].items()
+             if lid != "districts_gpkg" for name in names}
+    assert drawn and drawn <= major
+    assert len(drawn) >= len(major) // 2  # collisions may drop some, not most
     assert report["messages"] == []
 
 
