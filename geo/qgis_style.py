@@ -8,7 +8,8 @@ so both products draw a status the same way:
   and lighter (the status ``opacity``), other grey;
 * a category for **every** status, present in the data or not, so the legend is
   complete and stable from one build to the next;
-* point markers take the theme's marker shape, filled with the status colour;
+* point markers take the theme's marker shape, filled with the status colour,
+  with the status's white glyph (``qgis_shape``) in the centre;
 * labels on ``name`` only at scales larger than 1:150 000;
 * districts are drawn as outlines; the district summary as a graduated fill.
 
@@ -183,14 +184,36 @@ def _marker_layer(shape: str, fill: str, outline: str) -> ET.Element:
     return _symbol_layer("SimpleMarker", props)
 
 
+#: Status glyphs drawn as white strokes (the others are filled white).
+STROKE_GLYPHS = ("cross", "cross2", "line")
+#: Size (mm) of the status glyph in the centre of a point marker.
+GLYPH_SIZE_MM = 1.7
+
+
+def _glyph_layer(shape: str) -> ET.Element:
+    """The status glyph (statuses.json ``qgis_shape``) drawn over a point marker's centre."""
+    stroke = shape in STROKE_GLYPHS
+    props = {
+        "name": shape, "color": "255,255,255,0" if stroke else "255,255,255,255",
+        "outline_color": "255,255,255,255" if stroke else "26,26,26,255",
+        "outline_style": "solid", "outline_width": "0.45" if stroke else "0.15",
+        "outline_width_unit": "MM", "size": _num(GLYPH_SIZE_MM), "size_unit": "MM",
+        "scale_method": "diameter", "joinstyle": "miter",
+        "angle": "90" if shape == "line" else "0",  # QGIS's line marker is vertical
+    }
+    return _symbol_layer("SimpleMarker", props)
+
+
 def status_symbol(status: dict, geom: str, theme: dict, name: str) -> ET.Element:
     """The symbol of one status on a ``point``, ``line`` or ``polygon`` layer."""
     alpha = float(status.get("opacity", 1.0))
     dash = [float(d) for d in status.get("dash", [])]
     if geom == "point":
-        return _symbol(name, "marker", alpha,
-                       [_marker_layer(theme.get("marker", "circle"), status["color"],
-                                      theme.get("color", "#333333"))])
+        layers = [_marker_layer(theme.get("marker", "circle"), status["color"],
+                                theme.get("color", "#333333"))]
+        if status.get("qgis_shape"):
+            layers.append(_glyph_layer(status["qgis_shape"]))
+        return _symbol(name, "marker", alpha, layers)
     if geom == "line":
         casing = _line_layer("#ffffff", LINE_WIDTH_MM + 0.6, [], alpha=0.7)
         return _symbol(name, "line", alpha,

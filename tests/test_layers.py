@@ -422,6 +422,26 @@ def test_point_markers_use_theme_shapes(gpkg):
             assert props["name"] == qgis_style.QGIS_MARKERS[theme["marker"]]
 
 
+def test_point_status_by_glyph_as_well_as_colour(gpkg):
+    """Each status present on a point layer draws statuses.json's ``qgis_shape`` glyph over
+    the theme's marker; no two statuses share a glyph, so colour is not the only cue."""
+    glyphs = [s["qgis_shape"] for s in resources.statuses()]
+    assert len(set(glyphs)) == len(glyphs)
+    qml = _project_layer_style(gpkg, "rail_transit_point")
+    cats = _categories(qml)
+    assert cats
+    for code, symbol in cats.items():
+        layers_ = symbol.findall("layer")
+        shape = resources.status_info(code)["qgis_shape"]
+        if not shape:
+            assert len(layers_) == 1
+            continue
+        assert len(layers_) == 2
+        props = {p.get("k"): p.get("v") for p in layers_[1].findall("prop")}
+        assert props["name"] == shape
+        assert float(props["size"]) < qgis_style.MARKER_SIZE_MM / 1.5
+
+
 def test_sld_rules_cover_every_status(gpkg):
     sld = _sql(gpkg, "SELECT styleSLD FROM layer_styles WHERE f_table_name = ?",
                "projects_line")[0][0]
