@@ -357,7 +357,9 @@ def _district_tables(districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame) -> 
                                  geometry=list(rows.geometry), crs="EPSG:4326")
         values = pd.to_numeric(rows.get("per_100km2", pd.Series(dtype=float)), errors="coerce")
         tables.append(Table(name="district_summary", frame=frame, geom="polygon",
-                            title="区县项目统计 District summary", group=group, visible=False,
+                            title="区县项目密度（个/100 km²）District summary: projects "
+                                  "per 100 km²",
+                            group=group, visible=False,
                             description="projects per district: counts by status and theme, "
                                         "rail/road km by status, projects per 100 km²",
                             style=qgis_style.summary_style(["fid", *s_cols], aliases, values),

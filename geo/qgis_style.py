@@ -256,8 +256,14 @@ def outline_renderer(colour: str = "#555555", width: float = 0.5) -> ET.Element:
     return renderer
 
 
-def graduated_renderer(field_name: str, breaks: Sequence[float]) -> ET.Element:
-    """A graduated fill renderer on ``field_name`` with classes ``breaks[i]..breaks[i+1]``."""
+#: Unit of the district choropleth's measure, shown in its legend labels and layer title.
+DENSITY_UNIT = "个/100 km² projects per 100 km²"
+
+
+def graduated_renderer(field_name: str, breaks: Sequence[float],
+                       unit: str = "") -> ET.Element:
+    """A graduated fill renderer on ``field_name`` with classes ``breaks[i]..breaks[i+1]``,
+    each labelled with ``unit`` when given."""
     renderer = ET.Element("renderer-v2", {"type": "graduatedSymbol", "attr": field_name,
                                           "graduatedMethod": "GraduatedColor",
                                           "symbollevels": "0", "enableorderby": "0",
@@ -267,7 +273,9 @@ def graduated_renderer(field_name: str, breaks: Sequence[float]) -> ET.Element:
     for i, colour in enumerate(choropleth.class_colours(breaks)):
         lo, hi = breaks[i], breaks[i + 1]
         ET.SubElement(ranges, "range", {"lower": _num(lo), "upper": _num(hi), "symbol": str(i),
-                                        "label": f"{_num(lo)} – {_num(hi)}", "render": "true"})
+                                        "label": f"{_num(lo)} – {_num(hi)}"
+                                                 + (f" {unit}" if unit else ""),
+                                        "render": "true"})
         symbols.append(_symbol(str(i), "fill", 1.0, [_fill_layer(colour, 0.75),
                                                      _line_layer("#777777", 0.3, [])]))
     ET.SubElement(renderer, "mode", {"name": "quantile"})
@@ -415,8 +423,8 @@ def districts_style(fields: Sequence[str], alias_of: dict[str, str]) -> Style:
 
 def summary_style(fields: Sequence[str], alias_of: dict[str, str],
                   values: Iterable[float], field_name: str = "per_100km2") -> Style:
-    """District summary: graduated fill on projects per 100 km²."""
-    elements = [graduated_renderer(field_name, class_breaks(values)),
+    """District summary: graduated fill on projects per 100 km², the unit in each label."""
+    elements = [graduated_renderer(field_name, class_breaks(values), unit=DENSITY_UNIT),
                 aliases(fields, alias_of), *form_elements("\"district\"")]
     return Style(elements, labels_enabled=False)
 
@@ -606,6 +614,8 @@ def summary_sld(layer: str, values: Iterable[float], field_name: str = "per_100k
     for i, colour in enumerate(choropleth.class_colours(breaks)):
         rule = _se(fts, "Rule")
         _se(rule, "Name", f"{_num(breaks[i])} – {_num(breaks[i + 1])}")
+        _se(_se(rule, "Description"), "Title",
+            f"{_num(breaks[i])} – {_num(breaks[i + 1])} {DENSITY_UNIT}")
         flt = ET.SubElement(rule, "ogc:Filter")
         both = ET.SubElement(flt, "ogc:And")
         # upper bounds inclusive, first class closed below: geo.choropleth.class_index

@@ -933,3 +933,19 @@ def test_ningbo_print_layout_renders_to_pdf(ningbo, tmp_path):
     assert pdf.stat().st_size > 50_000 and pdf.read_bytes().startswith(b"%PDF")
     assert report["png_result"] == 0 and png.stat().st_size > 50_000
     assert report["messages"] == []
+
+
+def test_district_choropleth_names_its_unit(gpkg):
+    """The choropleth's legend classes and its layer title carry the unit (per 100 km²)."""
+    qml = _sql(gpkg, "SELECT styleQML FROM layer_styles WHERE f_table_name = ?",
+               "district_summary")[0][0]
+    root = ET.fromstring(qml.split("\n", 1)[1])
+    ranges = root.findall("renderer-v2/ranges/range")
+    assert ranges and root.find("renderer-v2").get("attr") == "per_100km2"
+    assert all(r.get("label").endswith(qgis_style.DENSITY_UNIT) for r in ranges)
+    with zipfile.ZipFile(io.BytesIO(bytes.fromhex(
+            _sql(gpkg, "SELECT content FROM qgis_projects")[0][0]))) as zf:
+        qgs = zf.read(zf.namelist()[0]).decode()
+    layer = next(m for m in ET.fromstring(qgs.split("\n", 1)[1]).iter("maplayer")
+                 if m.findtext("id") == "district_summary_gpkg")
+    assert "100 km²" in layer.findtext("layername")
