@@ -334,7 +334,7 @@ def labeling(field_name: str, geom: str, *, max_scale: float | None = LABEL_MAX_
                                           "obstacle": "1", "drawLabels": "1",
                                           "mergeLines": "1" if geom == "line" else "0",
                                           "displayAll": "0", "upsidedownLabels": "0"})
-    if major:
+    if major and max_scale is not None:
         show, priority = major_line_rule(max_scale)
         dd = _data_defined({"Show": show, "Priority": priority})
         dd.tag = "dd_properties"
@@ -514,7 +514,8 @@ def _sld_label_rule(fts: ET.Element, field_name: str, geom: str,
         cmp_ = ET.SubElement(flt, "ogc:PropertyIsGreaterThanOrEqualTo")
         ET.SubElement(cmp_, "ogc:PropertyName").text = "length_km"
         ET.SubElement(cmp_, "ogc:Literal").text = _num(min_km)
-        _se(rule, "MinScaleDenominator", _num(max_scale))
+        if max_scale is not None:
+            _se(rule, "MinScaleDenominator", _num(max_scale))
     elif max_scale is not None:
         _se(rule, "MaxScaleDenominator", _num(max_scale))
     text = _se(rule, "TextSymbolizer")
