@@ -83,7 +83,9 @@ def against(revision: str) -> pd.DataFrame:
         if reference.empty:
             continue
         rows.append(compare_with_reference(old, reference))
-    return summarise(pd.concat(rows)) if rows else summarise(pd.DataFrame(columns=["name", "distance_m"]))
+    if not rows:
+        return summarise(pd.DataFrame(columns=["name", "distance_m"]))
+    return summarise(pd.concat(rows))
 
 
 def main(argv: list[str] | None = None) -> int:
