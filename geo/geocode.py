@@ -139,6 +139,7 @@ def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, li
         chosen = found[0][0] if found else None
         seen = set()
         for m, n in found:
+            assert gazetteer is not None  # matches index the gazetteer's rows
             if (m.row, n) in seen:
                 continue
             seen.add((m.row, n))
@@ -149,6 +150,7 @@ def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, li
             })
         record = project._asdict()
         if chosen is not None:
+            assert gazetteer is not None
             g = gazetteer.loc[chosen.row]
             record.update(geometry=g.geometry, precision=g["precision"], source=g["source"],
                           source_url=g.get("source_url", "") or "",

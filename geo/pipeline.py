@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -44,6 +45,9 @@ from .report import parse, read_report
 from .resolve import merge_projects, resolve
 from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
 from .survey import compare_with_reference, empty_comparison, load_reference, round_to_precision
+
+if TYPE_CHECKING:  # imported lazily: osmnx is optional
+    from .online import OnlineResult
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +86,7 @@ class Stages:
     reference: pd.DataFrame = field(default_factory=empty_comparison)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    online: object = None  # geo.online.OnlineResult of `geo build --online`, else None
+    online: OnlineResult | None = None  # of `geo build --online`, else None
     #: promise tracker tables (geo.tracker); a single report is a series of one
     series_stages: pd.DataFrame | None = None
     promises: pd.DataFrame | None = None
