@@ -35,6 +35,7 @@ RULE_RANK = {"exact": 0, "alias": 1, "normalised": 2, "fuzzy": 3}
 
 @dataclass(frozen=True)
 class Match:
+    """One gazetteer row a project name matched, by which rule and with what score."""
     row: int          # gazetteer index
     candidate: str    # the gazetteer name or alias matched
     rule: str

@@ -123,6 +123,7 @@ class Stages:
             project_id=target.where(target != "", self.mentions["project_id"]))
 
     def counts(self) -> dict[str, int]:
+        """Mentions, active projects, located and unresolved projects, failed checks."""
         active = self.active_projects
         located = int(active.geometry.notna().sum())
         return {"mentions": len(self.mentions), "projects": len(active),
@@ -132,6 +133,7 @@ class Stages:
 
 @dataclass
 class BuildResult:
+    """What ``build`` returns: the stage tables and the paths it wrote."""
     stages: Stages
     paths: dict[str, Path]
 
@@ -401,8 +403,7 @@ def _round(coords, digits: int):
 
 def data_dictionary() -> str:
     """A short Markdown data dictionary for the downloadable project table."""
-    text = resources.resource_text("data_dictionary.md")
-    return text
+    return resources.resource_text("data_dictionary.md")
 
 
 def write_outputs(stages: Stages, paths: dict[str, Path], *,
