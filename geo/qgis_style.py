@@ -187,7 +187,7 @@ def _marker_layer(shape: str, fill: str, outline: str) -> ET.Element:
 #: Status glyphs drawn as white strokes (the others are filled white).
 STROKE_GLYPHS = ("cross", "cross2", "line")
 #: Size (mm) of the status glyph in the centre of a point marker.
-GLYPH_SIZE_MM = 1.7
+GLYPH_SIZE_MM = 1.3
 
 
 def _glyph_layer(shape: str) -> ET.Element:
