@@ -388,9 +388,22 @@
 
   function onDistrict(feature, layer) { layer.feature = feature; }
 
+  /* The district summary layer is created empty and filled the first time it is
+   * switched on (or asked for): most readers never open it, so the start-up does
+   * not pay for a second set of district polygons. */
+  var choroFilled = false;
+
+  function fillChoropleth() {
+    if (choro && !choroFilled) {
+      choroFilled = true;
+      choro.addData(data().geometry.districts);
+    }
+    return choro;
+  }
+
   function buildChoropleth() {
     if (!ctx.boundaries) { return; }
-    choro = L.geoJSON(ctx.boundaries.toGeoJSON(), {
+    choro = L.geoJSON(null, {
       pane: "geomap-districts", style: choroStyle,
       onEachFeature: function (feature, layer) {
         var r = summaryRows()[feature.properties.d];
@@ -405,6 +418,7 @@
       }
     });
     ctx.control.addOverlay(choro, t("districtLayer") + " / " + I18N.en.districtLayer);
+    choro.on("add", fillChoropleth);
     choro.on("add remove", function () { renderLegend(); });
   }
 
@@ -434,7 +448,7 @@
                                                                  s.code); })));
     var neutral = {color: "#ffffff", opacity: 1, dash: []};
     var themes = el("details", {className: "gm-legend-themes",
-                                open: !(isEmbed() || window.innerHeight < 900)},
+                                open: !(isEmbed() || viewport().h < 900)},
       [el("summary", {text: t("legendTheme")}),
        el("ul", {className: "gm-legend-list gm-legend-theme"},
           data().style.themes.map(function (th) {
@@ -507,7 +521,7 @@
           document.getElementById("gm-legend-body").hidden = !open;
         });
         legendBox.appendChild(btn);
-        var open = !(isEmbed() || window.innerWidth < 700);
+        var open = !(isEmbed() || viewport().w < 700);
         legendBox.setAttribute("data-open", open ? "1" : "0");
         btn.setAttribute("aria-expanded", open ? "true" : "false");
         L.DomEvent.disableClickPropagation(legendBox);
@@ -589,18 +603,31 @@
   var rowCache = {lang: null, rows: [], empty: null};
 
   function buildRows() {
-    var list = document.getElementById("gm-list");
-    list.textContent = "";
-    rowCache = {lang: state.lang, rows: [], empty: el("li", {className: "gm-empty",
-                                                            text: t("noMatch")})};
+    var rows = newRows();
+    appendRows(rows, 0, data().projects.length);
+    finishRows(rows);
+  }
+
+  function newRows() {
+    document.getElementById("gm-list").textContent = "";
+    return {lang: null, rows: [], empty: el("li", {className: "gm-empty", text: t("noMatch")})};
+  }
+
+  /* Rows from..to-1 of the project list, appended at once (one DOM insertion). */
+  function appendRows(rows, from, to) {
     var frag = document.createDocumentFragment();
-    data().projects.forEach(function (p) {
+    data().projects.slice(from, to).forEach(function (p) {
       var li = listRow(p);
-      rowCache.rows.push({p: p, li: li, shown: true});
+      rows.rows.push({p: p, li: li, shown: true});
       frag.appendChild(li);
     });
-    frag.appendChild(rowCache.empty);
-    list.appendChild(frag);
+    document.getElementById("gm-list").appendChild(frag);
+  }
+
+  function finishRows(rows) {
+    document.getElementById("gm-list").appendChild(rows.empty);
+    rows.lang = state.lang;
+    rowCache = rows;
   }
 
   function renderList() {
@@ -942,27 +969,77 @@
     };
   }
 
+  /* Window size, read once (and again after a resize): reading it forces a layout. */
+  var viewportSize = null;
+
+  function viewport() {
+    if (!viewportSize) { viewportSize = {w: window.innerWidth, h: window.innerHeight}; }
+    return viewportSize;
+  }
+
+  /* Run the steps one per task (setTimeout 0 between them), so the page stays
+   * responsive while it starts: no step builds more than one layer or 25 rows. */
+  function runSteps(steps, done) {
+    var i = 0;
+    (function next() {
+      if (i >= steps.length) { done(); return; }
+      steps[i++]();
+      window.setTimeout(next, 0);
+    })();
+  }
+
+  var ROWS_PER_STEP = 25;
+
+  /* The layers' features come from the data document, one layer per step. */
+  function layerSteps() {
+    var geometry = data().geometry, steps = [];
+    if (ctx.boundaries) {
+      steps.push(function () { ctx.boundaries.addData(geometry.districts); });
+    }
+    Object.keys(ctx.groups).forEach(function (key) {
+      steps.push(function () { ctx.groups[key].addData(geometry.layers[key] || []); });
+    });
+    return steps;
+  }
+
+  /* The project list, ROWS_PER_STEP rows per step (the first screenful first). */
+  function rowSteps() {
+    var rows = null, n = data().projects.length, chunks = [];
+    for (var c = 0; c < n; c += ROWS_PER_STEP) { chunks.push(c); }
+    return [function () { rows = newRows(); }].concat(chunks.map(function (from) {
+      return function () { appendRows(rows, from, Math.min(n, from + ROWS_PER_STEP)); };
+    })).concat([function () { finishRows(rows); }]);
+  }
+
   function start(context) {
     if (window.performance && performance.mark) { performance.mark("geomap-start"); }
     ctx = context;
     data();
-    ctx.map.on("resize", refitPopups);
-    ctx.map.on("zoomend", declutter);
-    declutter();
-    respectReducedMotion();
-    if (cooperative()) { bindCooperative(); }
-    bindKeys();
-    buildChoropleth();
-    buildLegend();
-    bindChrome();
-    setPanel(!(isEmbed() || isMobile()));
-    refitPopups();
-    setLang(initialLang());  // renders the list
-    applyFilterToMap();
-    declutter();
-    // For embedding pages and the benchmark: the map, list and legend are ready.
-    window.__geoReadyAt = performance.now();
-    window.__geoReady = true;
+    window.addEventListener("resize", function () { viewportSize = null; });
+    state.lang = initialLang();
+    runSteps(layerSteps().concat([
+      function () {
+        ctx.map.on("resize", refitPopups);
+        ctx.map.on("zoomend", declutter);
+        respectReducedMotion();
+        if (cooperative()) { bindCooperative(); }
+        bindKeys();
+        buildChoropleth();
+        buildLegend();
+      },
+      function () {
+        bindChrome();
+        setPanel(!(isEmbed() || isMobile()));
+        refitPopups();
+      }
+    ], rowSteps(), [
+      function () { setLang(state.lang); },  // rows already built: filters, summary, legend
+      function () { applyFilterToMap(); declutter(); }
+    ]), function () {
+      // For embedding pages and the benchmark: the map, list and legend are ready.
+      window.__geoReadyAt = performance.now();
+      window.__geoReady = true;
+    });
   }
 
   function drawnIds() {
@@ -996,6 +1073,6 @@
     onFeature: onFeature, boundaryStyle: boundaryStyle, onDistrict: onDistrict,
     openProject: openProject, setLang: setLang, drawnIds: drawnIds,
     state: function () { return JSON.parse(JSON.stringify(state)); },
-    choropleth: function () { return choro; }, context: function () { return ctx; }
+    choropleth: fillChoropleth, context: function () { return ctx; }
   };
 })();
