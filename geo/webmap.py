@@ -541,10 +541,18 @@ def _start_code(fmap: folium.Map, control: folium.LayerControl,
                 boundaries: folium.GeoJson | None, layers: dict[str, Any]) -> str:
     groups = ", ".join(f"{json.dumps(k)}: {v.get_name()}" for k, v in layers.items())
     bound = boundaries.get_name() if boundaries is not None else "null"
-    # a task of its own: the page's first long task (parsing, layers) ends before
-    # the list, legend and filters are built
+    # a task of its own: the map's construction ends before the layers' features,
+    # the list, legend and filters are added (GEOMAP.start runs them in short steps);
+    # the closing "});" ends the function opened by _DEFER_OPEN
     return (f"window.setTimeout(function () {{ GEOMAP.start({{map: {fmap.get_name()}, "
-            f"control: {control.get_name()}, boundaries: {bound}, groups: {{{groups}}}}}); }}, 0);")
+            f"control: {control.get_name()}, boundaries: {bound}, groups: {{{groups}}}}}); }}, 0);"
+            "\n});")
+
+
+# folium's whole map script runs after the page's first frame (GEOMAP.afterPaint):
+# the first layout then happens in the browser's own rendering task, not forced
+# inside the script that creates the map (Leaflet measures the container).
+_DEFER_OPEN = "GEOMAP.afterPaint(function () {"
 
 
 def build_map(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
@@ -581,6 +589,7 @@ def _page(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: gpd.Ge
     created.append(control)
     fmap.add_child(_Script(_start_code(fmap, control, boundaries, layers)))
     figure: Figure = fmap.get_root()
+    figure.script.add_child(_Raw(_DEFER_OPEN), name="geomap_defer", index=0)
     head = _head_elements(doc)
     figure.header.add_child(_CspMeta(figure, head, [fmap], maps, created), name="geomap_csp",
                             index=0)

@@ -118,7 +118,7 @@ class Session:
 
     def open(self, name: str):
         self.page.goto(ORIGIN + name)
-        self.page.wait_for_function("() => window.__geoReady === true")
+        self.page.wait_for_function("() => window.__geoList === true")
         return self.page
 
     def check_clean(self) -> None:
@@ -315,7 +315,7 @@ def test_embed_fits_a_400x300_iframe(browser, site):
         frame = page.frame_locator("#frame")
         frame.locator(".leaflet-container").wait_for()
         inner = page.frames[1]
-        inner.wait_for_function("() => window.__geoReady === true")
+        inner.wait_for_function("() => window.__geoList === true")
         fit = inner.evaluate("""() => { const d = document.documentElement;
             return {sw: d.scrollWidth, cw: d.clientWidth, sh: d.scrollHeight, ch: d.clientHeight,
                     w: innerWidth, h: innerHeight,
@@ -449,7 +449,7 @@ def test_real_ningbo_map(browser, tmp_path):
         s.check_clean()
         page.goto(ORIGIN + "host.html")
         inner = page.frames[1]
-        inner.wait_for_function("() => window.__geoReady === true")
+        inner.wait_for_function("() => window.__geoList === true")
         assert sorted(inner.evaluate("GEOMAP.drawnIds()")) == located
         s.shot("ningbo_embed_400x300.png")
         s.check_clean()
@@ -544,7 +544,7 @@ def test_every_popup_fits_an_iframe(browser, site, size):
     try:
         s.page.goto(ORIGIN + "host.html")
         inner = s.page.frames[1]
-        inner.wait_for_function("() => window.__geoReady === true")
+        inner.wait_for_function("() => window.__geoList === true")
         _check_popups(inner)
         s.check_clean()
     finally:
@@ -557,7 +557,7 @@ def _embed_session(browser, site, **options) -> tuple[Session, object]:
     s = Session(browser, pages, viewport=(800, 600), **options)
     s.page.goto(ORIGIN + "host.html")
     inner = s.page.frames[1]
-    inner.wait_for_function("() => window.__geoReady === true")
+    inner.wait_for_function("() => window.__geoList === true")
     return s, inner
 
 

@@ -603,40 +603,42 @@
   var rowCache = {lang: null, rows: [], empty: null};
 
   function buildRows() {
-    var rows = newRows();
-    appendRows(rows, 0, data().projects.length);
-    finishRows(rows);
+    newRows();
+    appendRows(0, data().projects.length);
   }
 
+  /* A new, empty list in the current language; rows are added by appendRows. */
   function newRows() {
-    document.getElementById("gm-list").textContent = "";
-    return {lang: null, rows: [], empty: el("li", {className: "gm-empty", text: t("noMatch")})};
+    var list = document.getElementById("gm-list");
+    list.textContent = "";
+    rowCache = {lang: state.lang, rows: [], empty: el("li", {className: "gm-empty",
+                                                            text: t("noMatch")})};
+    list.appendChild(rowCache.empty);
   }
 
-  /* Rows from..to-1 of the project list, appended at once (one DOM insertion). */
-  function appendRows(rows, from, to) {
+  /* Rows from..to-1 of the project list, inserted at once (one DOM insertion),
+   * already filtered: rows built after a search has been typed obey it. */
+  function appendRows(from, to) {
     var frag = document.createDocumentFragment();
     data().projects.slice(from, to).forEach(function (p) {
-      var li = listRow(p);
-      rows.rows.push({p: p, li: li, shown: true});
+      var li = listRow(p), keep = matches(p);
+      li.hidden = !keep;
+      rowCache.rows.push({p: p, li: li, shown: keep});
       frag.appendChild(li);
     });
-    document.getElementById("gm-list").appendChild(frag);
-  }
-
-  function finishRows(rows) {
-    document.getElementById("gm-list").appendChild(rows.empty);
-    rows.lang = state.lang;
-    rowCache = rows;
+    document.getElementById("gm-list").insertBefore(frag, rowCache.empty);
   }
 
   function renderList() {
     if (rowCache.lang !== state.lang) { buildRows(); }
-    var shown = 0, unlocated = 0;
     rowCache.rows.forEach(function (r) {
       var keep = matches(r.p);
       if (keep !== r.shown) { r.li.hidden = !keep; r.shown = keep; }
-      if (keep) { shown += 1; if (!r.p.located) { unlocated += 1; } }
+    });
+    // counted over all projects: rows still being built (start-up) count too
+    var shown = 0, unlocated = 0;
+    data().projects.forEach(function (p) {
+      if (matches(p)) { shown += 1; if (!p.located) { unlocated += 1; } }
     });
     rowCache.empty.hidden = shown > 0;
     document.getElementById("gm-count").textContent =
@@ -977,18 +979,32 @@
     return viewportSize;
   }
 
-  /* Run the steps one per task (setTimeout 0 between them), so the page stays
-   * responsive while it starts: no step builds more than one layer or 25 rows. */
+  /* Run the steps in tasks of at most about STEP_BUDGET_MS (a step is one layer
+   * or 25 rows), yielding to the event loop (setTimeout 0) between tasks, so the
+   * page stays responsive while it starts without paying a yield per step. */
+  var STEP_BUDGET_MS = 40;
+
   function runSteps(steps, done) {
     var i = 0;
     (function next() {
-      if (i >= steps.length) { done(); return; }
-      steps[i++]();
-      window.setTimeout(next, 0);
+      var t0 = performance.now();
+      while (i < steps.length && (performance.now() - t0) < STEP_BUDGET_MS) { steps[i++](); }
+      if (i >= steps.length) { done(); } else { window.setTimeout(next, 0); }
     })();
   }
 
-  var ROWS_PER_STEP = 25;
+  /* Call fn once, in a task after the page's first frame (or after 200 ms when no
+   * frame comes, e.g. in a hidden page). */
+  function afterPaint(fn) {
+    var called = false;
+    function go() { if (!called) { called = true; fn(); } }
+    if (window.requestAnimationFrame) {
+      window.requestAnimationFrame(function () { window.setTimeout(go, 0); });
+    }
+    window.setTimeout(go, 200);
+  }
+
+  var ROWS_PER_STEP = 25, FIRST_ROWS = 15;  // a 844 px screen shows about 12 rows
 
   /* The layers' features come from the data document, one layer per step. */
   function layerSteps() {
@@ -1002,13 +1018,20 @@
     return steps;
   }
 
-  /* The project list, ROWS_PER_STEP rows per step (the first screenful first). */
-  function rowSteps() {
-    var rows = null, n = data().projects.length, chunks = [];
-    for (var c = 0; c < n; c += ROWS_PER_STEP) { chunks.push(c); }
-    return [function () { rows = newRows(); }].concat(chunks.map(function (from) {
-      return function () { appendRows(rows, from, Math.min(n, from + ROWS_PER_STEP)); };
-    })).concat([function () { finishRows(rows); }]);
+  /* The rest of the project list, ROWS_PER_STEP rows per step, after the first
+   * screenful (a language switch meanwhile rebuilds the whole list: then stop). */
+  function rowSteps(from) {
+    var n = data().projects.length, lang = state.lang, steps = [];
+    for (var c = from; c < n; c += ROWS_PER_STEP) {
+      steps.push(function (at) {
+        return function () {
+          if (rowCache.lang === lang && rowCache.rows.length === at) {
+            appendRows(at, Math.min(n, at + ROWS_PER_STEP));
+          }
+        };
+      }(c));
+    }
+    return steps;
   }
 
   function start(context) {
@@ -1032,13 +1055,19 @@
         setPanel(!(isEmbed() || isMobile()));
         refitPopups();
       }
-    ], rowSteps(), [
-      function () { setLang(state.lang); },  // rows already built: filters, summary, legend
+    ], [
+      function () { newRows(); appendRows(0, FIRST_ROWS); },  // the first screenful
+      function () { setLang(state.lang); },  // (keeps those rows) filters, summary, legend
       function () { applyFilterToMap(); declutter(); }
     ]), function () {
-      // For embedding pages and the benchmark: the map, list and legend are ready.
+      // For embedding pages and the benchmark: the map, its layers, the legend,
+      // the filters and the first screenful of the list are ready.
       window.__geoReadyAt = performance.now();
       window.__geoReady = true;
+      runSteps(rowSteps(FIRST_ROWS), function () {
+        window.__geoListAt = performance.now();  // every row of the list built
+        window.__geoList = true;
+      });
     });
   }
 
@@ -1069,7 +1098,7 @@
       Object.keys(featureLayers).forEach(function (k) { out[k] = featureLayers[k].length; });
       return out;
     },
-    start: start, featureStyle: featureStyle, pointToLayer: pointToLayer,
+    start: start, afterPaint: afterPaint, featureStyle: featureStyle, pointToLayer: pointToLayer,
     onFeature: onFeature, boundaryStyle: boundaryStyle, onDistrict: onDistrict,
     openProject: openProject, setLang: setLang, drawnIds: drawnIds,
     state: function () { return JSON.parse(JSON.stringify(state)); },
