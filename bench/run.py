@@ -323,10 +323,12 @@ def measure_phone(html_path: Path, repeats: int, throttle: float = 4.0) -> dict:
                 cdp = context.new_cdp_session(page)
                 cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
                 page.goto(ORIGIN + "map.html", wait_until="load")
-                page.wait_for_function("window.__geoList === true", timeout=60000)
+                # pages without a lazy list (older builds) leave __geoList undefined
+                page.wait_for_function("window.__geoReady === true && window.__geoList !== false",
+                                       timeout=60000)
                 page.wait_for_timeout(500)
                 ready = page.evaluate("window.__geoReadyAt")
-                listed = page.evaluate("window.__geoListAt")
+                listed = page.evaluate("window.__geoListAt || window.__geoReadyAt")
                 longest = page.evaluate("Math.max(0, ...window.__longTasks)")
                 search = page.evaluate("""() => new Promise(done => {
                     const q = document.getElementById('gm-q');

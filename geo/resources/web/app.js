@@ -529,8 +529,7 @@
         return legendBox;
       }
     });
-    new Legend().addTo(ctx.map);
-    renderLegend();
+    new Legend().addTo(ctx.map);  // its content: renderLegend (called by setLang)
     ctx.map.on("popupopen", function () {
       if (ctx.map.getSize().x < 700 && legendBox.getAttribute("data-open") === "1") {
         legendBox.querySelector(".gm-legend-toggle").click();
@@ -1064,6 +1063,7 @@
       // the filters and the first screenful of the list are ready.
       window.__geoReadyAt = performance.now();
       window.__geoReady = true;
+      window.__geoList = false;
       runSteps(rowSteps(FIRST_ROWS), function () {
         window.__geoListAt = performance.now();  // every row of the list built
         window.__geoList = true;
