@@ -527,8 +527,15 @@ def _document(projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: pd.Da
             "summary": _summary_document(summary), "downloads": _downloads(downloads),
             "classes": {m: choropleth.classification(summary, m) for m in choropleth.METRICS},
             "basemap": maps[0]["id"],
+            "district_en": _district_names_en(_text(meta.get("city"))),
             # features of the map's layers, once: {"layers": {key: [...]}, "districts": [...]}
             "geometry": geometry or {"layers": {}, "districts": []}}
+
+
+def _district_names_en(city: str) -> dict[str, str]:
+    """English names of the city's districts (resource data; empty for other cities)."""
+    table = resources.load("district_names_en").get(city, {})
+    return {zh: en for zh, en in sorted(table.items()) if isinstance(en, str)}
 
 
 def _head_elements(doc: dict) -> list[str]:

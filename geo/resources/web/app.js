@@ -87,6 +87,15 @@
   function bi(obj) { return state.lang === "en" ? obj.en : obj.zh; }
   function both(obj) { return obj.zh + " / " + obj.en; }
 
+  /* A district's name in the page's language: English from the build's table
+   * (geo/resources/district_names_en.json) where it has one, else as written. */
+  function districtName(zh) {
+    var en = (data().district_en || {})[zh];
+    return state.lang === "en" && en ? en : zh;
+  }
+
+  function districtNames(list, sep) { return list.map(districtName).join(sep); }
+
   function dashString(dash, width) {
     if (!dash || !dash.length) { return null; }
     return dash.map(function (d) { return d * width; }).join(" ");
@@ -239,7 +248,7 @@
       row(t("theme"), both(themeOf(p))),
       row(t("status"), (p.status_label_zh || s.zh) + " / " + (p.status_label_en || s.en)),
       row(t("year"), p.year === null ? "" : String(p.year)),
-      row(t("districts"), p.districts.join("、")),
+      row(t("districts"), districtNames(p.districts, state.lang === "en" ? ", " : "、")),
       row(t("precision"), p.precision ? t("precision_" + p.precision) + " (" + p.precision + ")"
                                       : ""),
       row(t("source"), sourceNode(p)),
@@ -409,11 +418,12 @@
         var r = summaryRows()[feature.properties.d];
         layer.bindPopup(function () {
           return el("div", {className: "gm-popup gm-district-popup"},
-                    [el("h3", {className: "gm-popup-title", text: r.name}), summaryTable(r)]);
+                    [el("h3", {className: "gm-popup-title", text: districtName(r.name)}),
+                     summaryTable(r)]);
         }, popupOptions());
         layer.bindTooltip(function () {
           var v = r[state.metric];
-          return r.name + ": " + (v === null ? t("noData") : v);
+          return districtName(r.name) + ": " + (v === null ? t("noData") : v);
         }, {sticky: true});
       }
     });
@@ -541,7 +551,9 @@
 
   function matches(p) {
     var q = state.q.trim().toLowerCase();
-    if (q && (p.name + " " + p.name_en + " " + p.districts.join(" ")).toLowerCase()
+    if (q && (p.name + " " + p.name_en + " " + p.districts.join(" ") + " " +
+              p.districts.map(function (d) { return (data().district_en || {})[d] || ""; })
+                .join(" ")).toLowerCase()
         .indexOf(q) < 0) { return false; }
     if (state.theme && p.theme !== state.theme) { return false; }
     if (state.status && p.status !== state.status) { return false; }
@@ -567,7 +579,7 @@
 
   function listRow(p) {
     var s = statusOf(p), th = themeOf(p);
-    var meta = bi(s) + " · " + bi(th) + (p.districts.length ? " · " + p.districts.join("、")
+    var meta = bi(s) + " · " + bi(th) + (p.districts.length ? " · " + districtNames(p.districts, state.lang === "en" ? ", " : "、")
                                                               : "");
     var btn = el("button", {type: "button", className: "gm-item", "data-pid": p.id,
                             "aria-expanded": p.located ? null : "false"},
@@ -684,7 +696,7 @@
       return (ia < 0 ? 999 : ia) - (ib < 0 ? 999 : ib) || (a < b ? -1 : a > b ? 1 : 0);
     });
     fillSelect("gm-f-district", "district", districts.map(function (d) {
-      return {value: d, label: d}; }));
+      return {value: d, label: districtName(d)}; }));
     var outcomes = uniq([].concat.apply([], projects.map(function (p) {
       return (p.promises || []).map(function (x) { return x.outcome; }); })));
     fillSelect("gm-f-outcome", "outcome", OUTCOMES.filter(function (o) {
