@@ -39,6 +39,7 @@ from .io import (
     write_csv,
     write_text,
 )
+from .neighbours import load_neighbours
 from .parallel import Worker
 from .report import parse, read_report
 from .resolve import merge_projects, resolve
@@ -168,6 +169,10 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     districts = _timed(timings, "districts", _cached,
                        ("districts", city, _file_key(districts_path)),
                        load_districts, city, districts_path)
+    neighbours = _timed(timings, "districts", _cached,
+                        ("neighbours", city, _file_key(city_files.get("neighbours")),
+                         _file_key(districts_path)),
+                        load_neighbours, city, districts)
     gazetteer_path = gazetteer_path or city_files.get("gazetteer")
     gazetteer = None
     if gazetteer_path is not None and Path(gazetteer_path).exists():
@@ -202,12 +207,12 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     projects = apply_claims(projects, mentions, report_year)
     projects = assign_themes(projects)
     active = projects[projects["merged_into"] == ""]
-    allocation = _timed(timings, "districts", allocate, active, districts)
+    allocation = _timed(timings, "districts", allocate, active, districts, neighbours)
     projects = _finish_projects(projects, allocation)
     active = projects[projects["merged_into"] == ""]
     summary = _timed(timings, "districts", summarise, active, allocation, districts)
     checks = _timed(timings, "checks", check_projects, active, districts, city,
-                    own_sentences(mentions))
+                    own_sentences(mentions), neighbours)
     reference = _timed(timings, "checks", _reference_check, gazetteer,
                        city_files.get("reference") if gazetteer_path == city_files.get("gazetteer")
                        else None)

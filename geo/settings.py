@@ -39,6 +39,7 @@ city_data: dict[str, dict[str, Path]] = {
         "gazetteer": root / "data" / "raw" / "ningbo_gazetteer.csv",
         "districts": root / "data" / "raw" / "ningbo_districts.geojson",
         "reference": root / "data" / "raw" / "ningbo_reference.csv",
+        "neighbours": root / "data" / "raw" / "ningbo_neighbours.geojson",
     },
 }
 
@@ -93,12 +94,13 @@ def city_files(city: str) -> dict[str, Path]:
 
     A file ``<城市名>_<kind>.<ext>`` (or without 市: ``临江_gazetteer.csv``) in one of
     ``data_folders`` is found without any code change; kinds are ``gazetteer``
-    (.csv), ``districts`` (.geojson), ``reference`` (.csv) and ``decisions`` (.csv).
+    (.csv), ``districts`` (.geojson), ``reference`` (.csv), ``decisions`` (.csv) and
+    ``neighbours`` (.geojson, the other cities' land, scripts/make_neighbours.py).
     """
     found = dict(city_data.get(city, {}))
     short = city[:-1] if city.endswith("市") and len(city) > 2 else city
     for kind, ext in (("gazetteer", "csv"), ("districts", "geojson"), ("reference", "csv"),
-                      ("decisions", "csv")):
+                      ("decisions", "csv"), ("neighbours", "geojson")):
         if kind in found:
             continue
         for folder in data_folders:
