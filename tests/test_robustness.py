@@ -291,12 +291,13 @@ def test_corrupt_geopackage_is_replaced(small, tmp_path, capsys):
 
 
 def test_locked_geopackage(small, tmp_path, capsys):
-    """A reader holding an exclusive lock neither blocks the build nor sees a torn file."""
+    """A reader in a transaction (SQLite SHARED lock) neither blocks the build nor sees a
+    torn file."""
     assert main(["build", str(small), "--root", str(tmp_path)]) == 0
     gpkg = tmp_path / "layers" / "small.gpkg"
     holder = sqlite3.connect(gpkg, isolation_level=None)
     try:
-        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("BEGIN")
         seen = holder.execute("SELECT count(*) FROM gpkg_contents").fetchone()
         old_inode = gpkg.stat().st_ino
         code, _, err = run(["build", small, "--root", tmp_path], capsys)
@@ -309,6 +310,36 @@ def test_locked_geopackage(small, tmp_path, capsys):
         holder.close()
     assert_valid_gpkg(gpkg)
     assert temp_leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("lock", ["BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"])
+def test_geopackage_held_for_writing_is_refused(small, tmp_path, capsys, lock):
+    """A writer's lock (RESERVED or EXCLUSIVE) refuses the build: one line with a fix,
+    no output replaced, no temporary left, and the writer's COMMIT keeps its edit."""
+    assert main(["build", str(small), "--root", str(tmp_path)]) == 0
+    gpkg = tmp_path / "layers" / "small.gpkg"
+    before = digests(tmp_path)
+    holder = sqlite3.connect(gpkg, isolation_level=None)
+    try:
+        holder.execute(lock)
+        holder.execute("CREATE TABLE an_edit (x INTEGER)")
+        holder.execute("INSERT INTO an_edit VALUES (42)")
+        line = error_line(*run(["build", small, "--root", tmp_path], capsys)[::2])
+        assert "open for writing" in line and "small.gpkg" in line and "nothing was" in line
+        side = {k: v for k, v in digests(tmp_path).items() if not k.endswith("-journal")}
+        assert side == before
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    con = sqlite3.connect(f"file:{gpkg}?mode=ro", uri=True)
+    try:
+        assert con.execute("SELECT x FROM an_edit").fetchall() == [(42,)]  # edit not lost
+    finally:
+        con.close()
+    assert not Path(str(gpkg) + "-journal").exists()
+    assert temp_leftovers(tmp_path) == []
+    assert main(["build", str(small), "--root", str(tmp_path)]) == 0  # free again: replaced
+    assert_valid_gpkg(gpkg)
 
 
 # ----------------------------------------------------------------------------- dependencies
