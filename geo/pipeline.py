@@ -499,10 +499,10 @@ def _downloads(paths: dict[str, Path]) -> dict[str, str]:
     """Links from the map to the open-data files, relative to the map's folder."""
     maps = paths["map"].parent
     return {
-        "projects.geojson": _relative(paths["download_geojson"], maps),
-        "projects.csv": _relative(paths["download_csv"], maps),
-        "data_dictionary.md": _relative(paths["download_dictionary"], maps),
-        "geopackage": _relative(paths["gpkg"], maps),
+        "projects.geojson": _relative_url(paths["download_geojson"], maps),
+        "projects.csv": _relative_url(paths["download_csv"], maps),
+        "data_dictionary.md": _relative_url(paths["download_dictionary"], maps),
+        "geopackage": _relative_url(paths["gpkg"], maps),
     }
 
 
@@ -565,10 +565,16 @@ def _write_promises(stages: Stages, paths: dict[str, Path]) -> None:
     write_csv(paths["scorecard"], scorecard(stages.promises))
 
 
-def _relative(target: Path, start: Path) -> str:
+def _relative_url(target: Path, start: Path) -> str:
+    """``target`` as a URL relative to ``start``: every byte outside ``A-Za-z0-9_.-/``
+    percent-encoded (a build name with spaces, ``#``, ``&``, quotes or Chinese), and
+    ``./`` in front when it would not start with a letter, digit, ``_`` or ``.``
+    (the map accepts only such relative links)."""
     import os
+    from urllib.parse import quote
 
-    return Path(os.path.relpath(target, start)).as_posix()
+    url = quote(Path(os.path.relpath(target, start)).as_posix(), safe="/").replace("~", "%7E")
+    return url if re.match(r"[A-Za-z0-9_.]", url) else "./" + url
 
 
 def build(report: Path | None = None, *, city: str | None = None, name: str | None = None,

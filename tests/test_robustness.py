@@ -9,6 +9,7 @@ outputs (one shared baseline build) byte-for-byte untouched.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -844,3 +845,38 @@ def test_output_path_that_is_a_folder_replaces_nothing(small, tmp_path, capsys):
     assert "is a folder" in line and "d_embed.html" in line
     assert digests(root) == before
     assert temp_leftovers(root) == []
+
+
+# ----------------------------------------------------------------------------- download links
+
+
+def _safe_relative_pattern() -> re.Pattern:
+    """The map's own test for relative links (isSafeRelative in app.js)."""
+    app = (Path(__file__).resolve().parent.parent / "geo" / "resources" / "web" / "app.js")
+    match = re.search(r"function isSafeRelative\(s\) \{.*?/(\^.*?\$)/\.test", app.read_text(
+        encoding="utf-8"), re.DOTALL)
+    assert match, "isSafeRelative not found in app.js"
+    return re.compile(match.group(1))
+
+
+@pytest.mark.parametrize("name", ["宁波 2024", "report#2", "宁波市 #1 & 'x'", "a~b%c"])
+def test_download_links_are_url_encoded(small, tmp_path, capsys, name):
+    """Every download link of the map (full and embed) is percent-encoded, passes the
+    map's link filter and names a file that exists."""
+    from urllib.parse import unquote
+
+    code, _, err = run(["build", small, "--root", tmp_path, "--name", name], capsys)
+    assert code == 0, err
+    pattern = _safe_relative_pattern()
+    for page in (tmp_path / "maps" / f"{name}.html", tmp_path / "maps" / f"{name}_embed.html"):
+        text = page.read_text(encoding="utf-8")
+        match = re.search(r'<script type="application/json" id="geomap-data">(.*?)</script>',
+                          text, re.DOTALL)
+        assert match, page
+        links = json.loads(match.group(1))["downloads"]
+        assert len(links) == 4
+        for link in links:
+            url = link["url"]
+            assert url and pattern.match(url) and url[:2] != "//", link
+            assert not set(url) & set(" #&'\"?~\\") and url.isascii(), url
+            assert (page.parent / unquote(url)).is_file(), url
