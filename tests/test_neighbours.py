@@ -153,3 +153,31 @@ def test_ningbo_build_with_a_port_on_zhoushan(tmp_path):
     assert "舟山市" in " ".join(checks["detail"])
     alloc = stages.allocation[stages.allocation["project_id"] == pid]
     assert list(alloc["district"]) == [OUTSIDE]
+
+
+def test_ningbo_rail_extended_to_jintang_is_allowed_and_only_ningbo_counted():
+    """甬舟铁路 as the gazetteer has it (Ningbo section), then continued over the sea
+    onto 金塘岛 (舟山市): allowed (a railway crosses by nature); the part on 金塘 is not
+    counted in any Ningbo county, the part at sea still goes to the nearest county."""
+    districts = load_districts("宁波市")
+    neighbours = load_neighbours("宁波市", districts)
+    row = next(r for r in csv.DictReader(open(settings.city_files("宁波市")["gazetteer"],
+                                              encoding="utf-8")) if r["name"] == "甬舟铁路")
+    ningbo_part = shapely.from_wkt(row["wkt"])
+    extended = shapely.LineString([*ningbo_part.coords, (121.86, 30.05)])  # on 金塘岛
+    assert foreign_land([shapely.Point(121.86, 30.05)], neighbours) == [["舟山市"]]
+    projects = _projects("rail", extended)
+    found = check_projects(projects, districts, "宁波市", {}, neighbours)
+    assert "foreign_land" not in set(found["check"])
+    with_land = allocate(projects, districts, neighbours)
+    without = allocate(projects, districts)
+    metric = gpd.GeoSeries([extended], crs="EPSG:4326").to_crs(settings.metric_crs)
+    zs = neighbours[neighbours["city"] == "舟山市"].to_crs(settings.metric_crs).geometry.iloc[0]
+    on_jintang_km = metric.iloc[0].intersection(zs).length / 1000.0
+    assert on_jintang_km > 1.0
+    assert with_land["length_km"].sum() == pytest.approx(
+        without["length_km"].sum() - on_jintang_km, abs=0.6)
+    assert set(with_land["district"]) <= set(districts["name"])
+    # the same geometry as a port (a kind that does not cross) is refused
+    port = _projects("port_terminal", extended)
+    assert "foreign_land" in set(check_projects(port, districts, "宁波市", {}, neighbours)["check"])
