@@ -27,6 +27,7 @@ def _progress(line: str) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    """Build the layers, tables and map of one report (or a series of reports)."""
     from .pipeline import build
 
     reports = args.report or []
@@ -47,6 +48,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    """Write the mentions of one report as CSV (ids as in ``geo build``)."""
     from .claims import add_claims, resolve_report_year
     from .extract import extract
     from .io import csv_text, write_csv
@@ -72,6 +74,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score mentions, stages or promises against a gold annotation."""
     from .evaluate import (
         evaluate_files,
         evaluate_series_files,
@@ -89,6 +92,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    """Print the district summary of a build."""
     import pandas as pd
 
     from .districts import format_summary
@@ -104,6 +108,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
+    """Print how well a build's projects are located, per precision class."""
     import pandas as pd
 
     from .coverage import coverage, format_coverage
@@ -120,6 +125,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """Export a built GeoPackage to another format or database."""
     from .export import export
     from .pipeline import output_paths
 
@@ -168,6 +174,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The ``geo`` argument parser (one sub-command per action)."""
     p = argparse.ArgumentParser(prog="geo", description=(
         "Map the projects a Chinese city's government work report names: "
         "GeoPackage layers and a self-contained web map."))
@@ -249,6 +256,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``geo``; user errors print one line with the fix and return 2."""
     args = parser().parse_args(argv)
     try:
         return args.func(args)

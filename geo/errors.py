@@ -43,7 +43,7 @@ class OutputError(GeoError, OSError):
     """An output cannot be written (permissions, locked or corrupt file)."""
 
 
-class DependencyError(GeoError, ImportError):
+class DependencyError(GeoError, ImportError):  # type: ignore[misc]  # path: any, not str
     """An optional dependency needed for the requested action is missing."""
 
 

@@ -138,6 +138,7 @@ def _all_projects(gpkg: Path) -> gpd.GeoDataFrame:
 
 
 def export_geojson(gpkg: Path, out: Path) -> list[Path]:
+    """Write all located projects as one GeoJSON file (RFC 7946, WGS84)."""
     target = out / "projects.geojson"
     pyogrio.write_dataframe(_all_projects(gpkg), target, driver="GeoJSON",
                             layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"})
@@ -145,6 +146,7 @@ def export_geojson(gpkg: Path, out: Path) -> list[Path]:
 
 
 def export_fgb(gpkg: Path, out: Path) -> list[Path]:
+    """Write each spatial layer as FlatGeobuf."""
     written = []
     for name, frame in project_layers(gpkg).items():
         target = out / f"{name}.fgb"
@@ -154,6 +156,7 @@ def export_fgb(gpkg: Path, out: Path) -> list[Path]:
 
 
 def export_kml(gpkg: Path, out: Path) -> list[Path]:
+    """Write all located projects as one KML file."""
     target = out / "projects.kml"
     frame = _all_projects(gpkg)
     pyogrio.write_dataframe(frame, target, driver="KML", layer="projects",

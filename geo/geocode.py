@@ -35,6 +35,7 @@ RULE_RANK = {"exact": 0, "alias": 1, "normalised": 2, "fuzzy": 3}
 
 @dataclass(frozen=True)
 class Match:
+    """One gazetteer row a project name matched, by which rule and with what score."""
     row: int          # gazetteer index
     candidate: str    # the gazetteer name or alias matched
     rule: str
@@ -139,6 +140,7 @@ def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, li
         chosen = found[0][0] if found else None
         seen = set()
         for m, n in found:
+            assert gazetteer is not None  # matches index the gazetteer's rows
             if (m.row, n) in seen:
                 continue
             seen.add((m.row, n))
@@ -149,6 +151,7 @@ def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, li
             })
         record = project._asdict()
         if chosen is not None:
+            assert gazetteer is not None
             g = gazetteer.loc[chosen.row]
             record.update(geometry=g.geometry, precision=g["precision"], source=g["source"],
                           source_url=g.get("source_url", "") or "",

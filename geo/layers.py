@@ -61,7 +61,7 @@ from .schema import (
     SchemaError,
     check_columns,
 )
-from .survey import COMPARISON_COLUMNS, round_to_precision
+from .survey import COMPARISON_COLUMNS
 
 #: GeoPackage version written (1.2: no "partially supported" warning in GDAL 3.6).
 GPKG_VERSION = "1.2"
@@ -219,25 +219,17 @@ def _nulls(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def project_attributes(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Projects with the layer fields: kind label, metric length/area, layer name.
+    """Projects with the layer fields: kind label, layer name, geometry class.
 
-    Lengths and areas are recomputed from the geometry in ``settings.metric_crs``
-    (metres), never in degrees.
+    Lengths and areas are the pipeline's (``pipeline._finish_projects`` measures
+    them once, in ``settings.metric_crs``); this only gives them nullable types.
     """
     out = projects.copy()
     labels = resources.kind_labels()
     out["kind_label"] = [labels.get(k, {}).get("zh", "") for k in out["kind"]]
     classes = [geometry_class(g) for g in out.geometry]
-    metric = out.geometry.to_crs(settings.metric_crs)
-    precision = out["precision"].fillna("")
-    lengths = round_to_precision(pd.Series([g.length / 1000.0 if c == "line" else None
-                                            for g, c in zip(metric, classes, strict=True)],
-                                           index=out.index, dtype=float), precision)
-    areas = round_to_precision(pd.Series([g.area / 1e6 if c == "polygon" else None
-                                          for g, c in zip(metric, classes, strict=True)],
-                                         index=out.index, dtype=float), precision)
-    out["length_km"] = pd.array(lengths, dtype="Float64")
-    out["area_km2"] = pd.array(areas, dtype="Float64")
+    for col in ("length_km", "area_km2"):
+        out[col] = pd.array(pd.to_numeric(out[col], errors="coerce"), dtype="Float64")
     stem = {t["id"]: t["layer"] for t in resources.themes()}
     out["layer"] = [f"projects_{c}" if c else "" for c in classes]
     out["theme_layer"] = [f"{stem.get(t, t)}_{c}" if c else ""

@@ -269,8 +269,7 @@ def candidates_geojson(frame: gpd.GeoDataFrame) -> str:
 
 def write_online(result: OnlineResult, folder: Path) -> list[Path]:
     """Write online_candidates.csv/.geojson and review.csv into ``folder``."""
-    paths = [write_csv(folder / "online_candidates.csv", candidates_table(result.candidates)),
+    return [write_csv(folder / "online_candidates.csv", candidates_table(result.candidates)),
              write_text(folder / "online_candidates.geojson",
                         candidates_geojson(result.candidates)),
              write_csv(folder / "review.csv", result.review)]
-    return paths

@@ -73,6 +73,8 @@ class Worker:
         """Wait for the job; return its result or raise its error in this process."""
         if not self._forked:
             self._warmup()
+            if self._job is None:
+                raise RuntimeError("result() called before submit()")
             func, args = self._job
             return func(*args)
         if self._process is None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -45,6 +46,9 @@ from .report import parse, read_report
 from .resolve import merge_projects, resolve
 from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
 from .survey import compare_with_reference, empty_comparison, load_reference, round_to_precision
+
+if TYPE_CHECKING:  # imported lazily: osmnx is optional
+    from .online import OnlineResult
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +87,7 @@ class Stages:
     reference: pd.DataFrame = field(default_factory=empty_comparison)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    online: object = None  # geo.online.OnlineResult of `geo build --online`, else None
+    online: OnlineResult | None = None  # of `geo build --online`, else None
     #: promise tracker tables (geo.tracker); a single report is a series of one
     series_stages: pd.DataFrame | None = None
     promises: pd.DataFrame | None = None
@@ -120,6 +124,7 @@ class Stages:
             project_id=target.where(target != "", self.mentions["project_id"]))
 
     def counts(self) -> dict[str, int]:
+        """Mentions, active projects, located and unresolved projects, failed checks."""
         active = self.active_projects
         located = int(active.geometry.notna().sum())
         return {"mentions": len(self.mentions), "projects": len(active),
@@ -129,6 +134,7 @@ class Stages:
 
 @dataclass
 class BuildResult:
+    """What ``build`` returns: the stage tables and the paths it wrote."""
     stages: Stages
     paths: dict[str, Path]
 
@@ -402,8 +408,7 @@ def _round(coords, digits: int):
 
 def data_dictionary() -> str:
     """A short Markdown data dictionary for the downloadable project table."""
-    text = resources.resource_text("data_dictionary.md")
-    return text
+    return resources.resource_text("data_dictionary.md")
 
 
 def write_outputs(stages: Stages, paths: dict[str, Path], *,

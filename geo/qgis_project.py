@@ -80,6 +80,7 @@ class ProjectRelation:
 
     @property
     def id(self) -> str:
+        """The relation id QGIS uses (stable, derived from the tables and fields)."""
         return f"rel_{self.child}_{self.child_field}_{self.parent}"
 
 

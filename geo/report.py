@@ -212,6 +212,7 @@ def read_report(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Sentence:
+    """One sentence: its text and character offsets in the decoded report."""
     start: int
     end: int
     text: str
@@ -219,6 +220,7 @@ class Sentence:
 
 @dataclass
 class Paragraph:
+    """One paragraph with its sentences and the part and section it belongs to."""
     start: int
     end: int
     text: str
@@ -231,6 +233,7 @@ class Paragraph:
 
 @dataclass
 class Part:
+    """A top-level part of the report (review, tasks or other)."""
     number: str               # 一, 二 …
     title: str
     role: str                 # review | tasks | other
@@ -241,6 +244,7 @@ class Part:
 
 @dataclass
 class Section:
+    """A （一）-level section inside a part."""
     number: str               # 一 … 十
     title: str
     part_index: int
@@ -250,6 +254,7 @@ class Section:
 
 @dataclass
 class Document:
+    """A parsed report: parts, sections, paragraphs and parse warnings."""
     text: str
     parts: list[Part]
     sections: list[Section]

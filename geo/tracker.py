@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pandas as pd
 
@@ -67,7 +68,7 @@ def order_series(items: Sequence[tuple[object, int | None]]) -> list[int]:
                               f"(also {seen[year]})", path=path,
                               fix="pass one report per year")
         seen[year] = path
-    return sorted(range(len(items)), key=lambda i: items[i][1])
+    return sorted(range(len(items)), key=lambda i: cast(int, items[i][1]))  # checked above
 
 
 def city_stem(city: str) -> str:
@@ -264,7 +265,7 @@ def scorecard(promises: pd.DataFrame) -> pd.DataFrame:
 
 def _score_row(area: str, frame: pd.DataFrame) -> dict:
     counts = frame["outcome"].value_counts()
-    row = {"area": area, "promises": len(frame)}
+    row: dict[str, Any] = {"area": area, "promises": len(frame)}
     row.update({o: int(counts.get(o, 0)) for o in OUTCOMES})
     verifiable = len(frame) - row["unverifiable"]
     row["kept_share"] = round(row["kept"] / verifiable, 3) if verifiable else None

@@ -189,7 +189,7 @@ def _is_located(geom: Any) -> bool:
 
 def _clean(value: Any) -> Any:
     """Turn pandas/numpy scalars into JSON values (NaN/None -> None)."""
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -342,6 +342,15 @@ def _style_config() -> dict:
 # Safe embedding
 # ----------------------------------------------------------------------------
 
+def _json_scalar(value: Any) -> Any:
+    """JSON value of a pandas/numpy scalar that ``json`` does not know (``pd.NA`` → null)."""
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):
+        return _clean(value.item())
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def json_for_html(value: Any) -> str:
     """Serialise ``value`` as JSON that is safe inside any HTML ``<script>`` element.
 
@@ -350,7 +359,7 @@ def json_for_html(value: Any) -> str:
     in older JS engines).  Keys are sorted for determinism.
     """
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      allow_nan=False)
+                      allow_nan=False, default=_json_scalar)
     for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escape)

@@ -402,3 +402,16 @@ def test_committed_file_matches_a_fresh_build():
     text, figures = module.build("宁波市", gd.SIMPLIFY_TOLERANCE)
     assert text == NINGBO_FILE.read_text("utf-8")
     assert figures["valid"] and figures["max_overlap_m2"] < 10_000
+
+
+def test_cnmaps_index_reader_agrees_with_the_public_api():
+    """``cnmaps_districts`` reads cnmaps' index (its public reader gives no adcode);
+    the districts it finds must be those cnmaps' public ``get_adm_maps`` returns, so a
+    change of the index layout fails here."""
+    cnmaps = pytest.importorskip("cnmaps")
+    ours = gd.cnmaps_districts("宁波市")
+    public = cnmaps.get_adm_maps(city="宁波市", level="区县", source="高德",
+                                 engine="geopandas", wgs84=False)
+    public = public[public["kind"] == "陆地"]
+    assert sorted(ours["name"]) == sorted(public["district"])
+    assert all(len(code) == 6 and code.isdigit() for code in ours["adcode"])

@@ -14,8 +14,7 @@ TASKS = "二、2024年主要目标任务\n（一）交通\n"
 
 
 def mentions(body: str, head: str = HEAD):
-    frame = extract(parse(head + body))
-    return frame
+    return extract(parse(head + body))
 
 
 def names(body: str, head: str = HEAD) -> list[str]:

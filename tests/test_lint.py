@@ -1,4 +1,4 @@
-"""The code stays ruff-clean (the configuration is in pyproject.toml)."""
+"""The code stays ruff- and mypy-clean (the configuration is in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -16,4 +16,14 @@ def test_ruff_clean():
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "geo", "tests", "bench",
                              "scripts"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_clean():
+    """Type hints are checked (configuration and the modules still exempt: pyproject.toml)."""
+    if subprocess.run([sys.executable, "-m", "mypy", "--version"],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mypy is not installed (pip install -e '.[test]')")
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -103,8 +103,7 @@ def test_match_score_rules():
 def search(names_, boundary=BOUNDARY):
     queries = [Query(pid, name, "other") for pid, name in names_]
     area = Area("宁波市", boundary, None)
-    rows = online.OsmSource(xml_path=OSM_XML, use_nominatim=False).search(queries, area)
-    return rows
+    return online.OsmSource(xml_path=OSM_XML, use_nominatim=False).search(queries, area)
 
 
 def by_project(rows):

@@ -101,14 +101,13 @@ def test_a_dead_worker_is_reported(monkeypatch):
 def test_a_failing_caller_stops_the_worker(tmp_path, monkeypatch):
     monkeypatch.setenv("GEO_WORKERS", "1")
     pid_file = tmp_path / "pid.txt"
-    with pytest.raises(RuntimeError):
-        with Worker() as worker:
-            worker.submit(_pid_then_sleep, pid_file)
-            for _ in range(100):
-                if pid_file.exists() and pid_file.read_text():
-                    break
-                time.sleep(0.05)
-            raise RuntimeError("caller failed")
+    with pytest.raises(RuntimeError), Worker() as worker:
+        worker.submit(_pid_then_sleep, pid_file)
+        for _ in range(100):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.05)
+        raise RuntimeError("caller failed")
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):  # joined and reaped: no such process any more
         os.kill(pid, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from geo.schema import KINDS, MENTIONS, PARTS, PRECISIONS, PROJECTS_CSV, STATUSES
 
@@ -212,3 +213,23 @@ def test_online_build_keeps_curated_results_and_gates_the_rest(ningbo_build, tmp
     after = after.set_index("project_id").loc[curated.index]
     assert list(after["source"]) == list(curated["source"])
 
+
+
+def test_lengths_and_areas_are_measured_once_in_metres(ningbo_build):
+    """The build's lengths match geodesic lengths (not degrees), and every writer
+    (GeoJSON, GeoPackage) carries the same value."""
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    p = ningbo_build.stages.active_projects
+    lines = p[p["length_km"].notna()]
+    assert len(lines) > 5
+    for _, row in lines.iterrows():
+        expected = geod.geometry_length(row.geometry) / 1000
+        assert row["length_km"] == pytest.approx(expected, rel=0.01, abs=0.06), row["name"]
+    data = json.loads(ningbo_build.paths["projects_geojson"].read_text("utf-8"))
+    by_id = p.set_index("project_id")
+    for feature in data["features"]:
+        given = by_id.loc[feature["id"], "length_km"]
+        written = feature["properties"].get("length_km")
+        assert (written is None and pd.isna(given)) or written == pytest.approx(given)

@@ -16,10 +16,12 @@ def load(name: str) -> Any:
 
 
 def themes() -> list[dict]:
+    """Themes (groups of kinds) with their layer names and markers."""
     return load("themes")["themes"]
 
 
 def kind_labels() -> dict[str, dict[str, str]]:
+    """Chinese and English label of every project kind."""
     return load("themes")["kinds"]
 
 
@@ -29,10 +31,12 @@ def theme_of_kind() -> dict[str, str]:
 
 
 def statuses() -> list[dict]:
+    """Status codes with labels, colours and dashes, in legend order."""
     return load("statuses")["statuses"]
 
 
 def status_info(code: str) -> dict:
+    """The entry of ``statuses()`` for ``code``."""
     for s in statuses():
         if s["code"] == code:
             return s

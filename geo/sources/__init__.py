@@ -147,9 +147,11 @@ class HttpCache:
         self._last = 0.0
 
     def folder(self) -> Path:
+        """The cache folder of this source."""
         return Path(settings.cache_folder) / self.name
 
     def path(self, url: str, params: dict[str, str]) -> Path:
+        """Cache file of a request (secret parameters such as keys left out of the name)."""
         public = {k: v for k, v in sorted(params.items()) if k not in self.secret_params}
         digest = hashlib.sha256(f"{url}?{urlencode(public)}".encode()).hexdigest()
         return self.folder() / f"{digest[:32]}.json"

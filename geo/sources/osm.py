@@ -271,7 +271,9 @@ def match_features(names: Sequence[tuple[str, str]], features: gpd.GeoDataFrame,
         best: dict[int, float] = {}
         for other in shortlist(key):
             score = match_score(key, other)
-            for row in index[other] if score is not None else ():
+            if score is None:
+                continue
+            for row in index[other]:
                 best[group_of[row]] = max(score, best.get(group_of[row], 0.0))
         for g in sorted(best):
             out.append(_candidate_row(project_id, name, features, groups[g], best[g]))
