@@ -161,8 +161,8 @@ def test_ningbo_rail_extended_to_jintang_is_allowed_and_only_ningbo_counted():
     counted in any Ningbo county, the part at sea still goes to the nearest county."""
     districts = load_districts("宁波市")
     neighbours = load_neighbours("宁波市", districts)
-    row = next(r for r in csv.DictReader(open(settings.city_files("宁波市")["gazetteer"],
-                                              encoding="utf-8")) if r["name"] == "甬舟铁路")
+    with open(settings.city_files("宁波市")["gazetteer"], encoding="utf-8", newline="") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["name"] == "甬舟铁路")
     ningbo_part = shapely.from_wkt(row["wkt"])
     extended = shapely.LineString([*ningbo_part.coords, (121.86, 30.05)])  # on 金塘岛
     assert foreign_land([shapely.Point(121.86, 30.05)], neighbours) == [["舟山市"]]
