@@ -15,6 +15,7 @@ test:
 
 lint:
 	$(PYTHON) -m ruff check geo tests bench scripts
+	$(PYTHON) -m mypy
 
 bench:
 	$(PYTHON) bench/run.py

@@ -26,8 +26,24 @@ def _default_root() -> Path:
 #: Root of the data and outputs (data/raw, data/processed, layers, maps).
 root: Path = _default_root()
 
+
+
+def _seed_folder() -> Path:
+    """The seed data of the package (``data/raw`` of the checkout, shipped as ``geo.seed``)."""
+    checkout = Path(__file__).resolve().parent.parent / "data" / "raw"
+    if checkout.is_dir():
+        return checkout
+    return Path(__file__).resolve().parent / "seed"  # installed: beside this module
+
+
+def _data_file(name: str) -> Path:
+    """``root/data/raw/name`` if the user has it, else the packaged seed copy."""
+    own = root / "data" / "raw" / name
+    return own if own.exists() or not (_seed_folder() / name).exists() else _seed_folder() / name
+
+
 #: Default build.
-default_report: Path = root / "data" / "raw" / "ningbo_2024.txt"
+default_report: Path = _data_file("ningbo_2024.txt")
 default_city: str = "宁波市"
 default_name: str = "ningbo_2024"
 
@@ -36,10 +52,10 @@ default_name: str = "ningbo_2024"
 #: A city without an entry still builds (districts from cnmaps, rest unresolved).
 city_data: dict[str, dict[str, Path]] = {
     "宁波市": {
-        "gazetteer": root / "data" / "raw" / "ningbo_gazetteer.csv",
-        "districts": root / "data" / "raw" / "ningbo_districts.geojson",
-        "reference": root / "data" / "raw" / "ningbo_reference.csv",
-        "neighbours": root / "data" / "raw" / "ningbo_neighbours.geojson",
+        "gazetteer": _data_file("ningbo_gazetteer.csv"),
+        "districts": _data_file("ningbo_districts.geojson"),
+        "reference": _data_file("ningbo_reference.csv"),
+        "neighbours": _data_file("ningbo_neighbours.geojson"),
     },
 }
 
@@ -86,7 +102,7 @@ tie_margin: float = 0.05
 #: Folders searched for a city's data files named after the city
 #: (``<城市名>_gazetteer.csv``, ``_districts.geojson``, ``_reference.csv``,
 #: ``_decisions.csv``), after the entries of ``city_data``.
-data_folders: list[Path] = [root / "data" / "raw"]
+data_folders: list[Path] = list(dict.fromkeys([root / "data" / "raw", _seed_folder()]))
 
 
 def city_files(city: str) -> dict[str, Path]:

@@ -32,7 +32,14 @@ def test_geo_root_moves_data_and_outputs(monkeypatch, tmp_path):
         s = _reloaded(monkeypatch, GEO_ROOT=str(tmp_path))
         assert s.root == tmp_path
         assert s.layers_folder == tmp_path / "layers"
-        assert s.city_data["宁波市"]["gazetteer"].parent == tmp_path / "data" / "raw"
+        # no data of its own: the packaged seed is used
+        assert s.city_data["宁波市"]["gazetteer"].is_file()
+        assert s.default_report.is_file()
+        own = tmp_path / "data" / "raw" / "ningbo_gazetteer.csv"
+        own.parent.mkdir(parents=True)
+        own.write_text("x", "utf-8")
+        s = _reloaded(monkeypatch, GEO_ROOT=str(tmp_path))
+        assert s.city_data["宁波市"]["gazetteer"] == own
     finally:
         monkeypatch.undo()
         importlib.reload(settings)
