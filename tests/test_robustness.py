@@ -531,21 +531,6 @@ def test_drop_contained_matches_brute_force():
             [(c.start, c.end) for c in brute(cands)]
 
 
-def test_drop_contained_is_near_linear():
-    from geo.extract import Candidate, _drop_contained
-
-    def timed(n):
-        cands = [Candidate(i * 3 + d, i * 3 + d + 4, "x", "road") for i in range(n)
-                 for d in (0, 1)]
-        t0 = time.perf_counter()
-        _drop_contained(cands)
-        return time.perf_counter() - t0
-
-    small = min(timed(10_000) for _ in range(3))
-    large = min(timed(40_000) for _ in range(3))
-    assert large < 10 * small + 0.05  # linear: ~4x; quadratic: 16x
-
-
 def test_map_embeds_bounded_mentions():
     import pandas as pd
 
