@@ -3,6 +3,10 @@
 * the geometry is valid and inside the city (offshore within the coastal buffer;
   kinds that never lie at sea, :data:`geo.schema.LAND_KINDS`, within
   :data:`LAND_TOLERANCE_KM` of the city's land);
+* offshore means sea: a geometry reaching more than
+  :data:`geo.neighbours.FOREIGN_TOLERANCE_KM` into another city's land fails
+  ``foreign_land`` unless its kind crosses borders by nature
+  (:data:`geo.neighbours.CROSSING_KINDS`), and even then it must touch the city;
 * a project whose name, or failing that its own sentence, names one county lies
   (at least partly) in that county;
 * lines have a plausible length for their kind (a metro line is not 200 km);
@@ -28,6 +32,7 @@ from .gazetteer import (
     is_axis_aligned_box,
     measure,
 )
+from .neighbours import CROSSING_KINDS, foreign_land
 from .schema import LAND_KINDS
 
 CHECK_COLUMNS = ["project_id", "name", "check", "detail"]
@@ -46,12 +51,14 @@ MAX_LENGTH_KM = {
 
 def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
                    city: str | None = None,
-                   sentences: dict[str, list[str]] | None = None) -> pd.DataFrame:
+                   sentences: dict[str, list[str]] | None = None,
+                   neighbours: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Return the failures of the checks above (empty when all pass).
 
     ``sentences``: each project's sentences with other projects' names blanked
     (:func:`geo.geocode.own_sentences`); a county named there (and only one) is
-    checked like a county in the name.
+    checked like a county in the name.  ``neighbours``: the other cities' land
+    (:func:`geo.neighbours.load_neighbours`); without it ``foreign_land`` is not checked.
     """
     rows: list[dict] = []
     located = projects[projects.geometry.notna()]
@@ -62,8 +69,9 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
     outside_km = distance_to_city_km(list(located.geometry), districts)
     land_only = located["kind"].isin(LAND_KINDS).tolist()
     by_name = dict(zip(districts["name"], districts.geometry, strict=True))
-    for (_, p), length_km, away_km, on_land in zip(
-            located.iterrows(), lengths, outside_km, land_only, strict=True):
+    reached = foreign_land(list(located.geometry), neighbours)
+    for (_, p), length_km, away_km, on_land, others in zip(
+            located.iterrows(), lengths, outside_km, land_only, reached, strict=True):
         geom = p.geometry
         def fail(check: str, detail: str, p=p) -> None:
             rows.append({"project_id": p["project_id"], "name": p["name"], "check": check,
@@ -76,6 +84,8 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
         elif on_land and away_km > LAND_TOLERANCE_KM:
             fail("inside_city", f"a {p['kind']} outside the city's land (more than"
                                 f" {LAND_TOLERANCE_KM:g} km beyond its counties)")
+        if others and p["precision"] not in ("district", "city"):
+            _check_foreign(p, away_km, others, fail)
         named = district_names_in_text(p["name"], districts, city) or _sentence_county(
             (sentences or {}).get(p["project_id"], []), districts, city)
         if named and p["precision"] not in ("district", "city"):
@@ -95,6 +105,18 @@ def check_projects(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
                          "check": "duplicate_geometry", "detail": f"same geometry as {names}"})
     return pd.DataFrame(rows, columns=CHECK_COLUMNS).sort_values(
         ["project_id", "check"], kind="stable").reset_index(drop=True)
+
+
+def _check_foreign(p: pd.Series, away_km: float | None, others: list[str], fail) -> None:
+    """A geometry on another city's land: wrong, unless its kind crosses borders and it
+    also touches the city (then only its part in the city is allocated)."""
+    where = "、".join(others)
+    if p["kind"] not in CROSSING_KINDS:
+        fail("foreign_land", f"a {p['kind']} on {where}'s land, not offshore: not counted in"
+                             " any county (fix its geometry in the gazetteer)")
+    elif away_km is None or away_km > LAND_TOLERANCE_KM:
+        fail("foreign_land", f"a {p['kind']} wholly on {where}'s land (it never reaches the"
+                             " city): not counted in any county")
 
 
 def _check_shape_and_published(p: pd.Series, geom, fail) -> None:

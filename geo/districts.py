@@ -20,7 +20,10 @@ Allocation rules (see :func:`allocate`)
 * polygons: share of area per district (offshore parts as for lines);
 * precision ``district``: share 1 in the district holding the geometry;
 * precision ``city``: one row with district ``全市`` (counts city-wide only);
-* no geometry: district ``unlocated``; beyond the buffer: ``outside``.
+* no geometry: district ``unlocated``; beyond the buffer: ``outside``;
+* another city's land (``neighbours``, :mod:`geo.neighbours`) is never offshore:
+  a part lying there is not allocated, and a geometry of a kind that does not
+  cross borders by nature that reaches it is ``outside`` (the checks fail it).
 """
 
 from __future__ import annotations
@@ -317,21 +320,25 @@ def district_names_in_text(text: str, districts: gpd.GeoDataFrame,
 # Allocation
 # ---------------------------------------------------------------------------
 
-def allocate(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.DataFrame:
+def allocate(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
+             neighbours: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Allocate each project to districts; one row per (project, district).
 
     ``projects`` needs ``project_id`` and ``geometry`` (EPSG:4326, may be None);
-    ``precision`` is used when present.  Returns :data:`ALLOCATION_COLUMNS`
+    ``precision`` and ``kind`` are used when present; ``neighbours``: the other
+    cities' land (:func:`geo.neighbours.load_neighbours`).  Returns :data:`ALLOCATION_COLUMNS`
     sorted by project_id then descending share; shares of a project sum to 1.
     """
-    ctx = _Context(districts)
+    ctx = _Context(districts, neighbours)
     geoms = gpd.GeoSeries(projects.geometry.values, crs=projects.crs or "EPSG:4326")
     metric = list(geoms.to_crs(settings.metric_crs))
     precisions = (list(projects["precision"]) if "precision" in projects.columns
                   else [""] * len(projects))
+    kinds = list(projects["kind"]) if "kind" in projects.columns else [""] * len(projects)
     rows: list[dict[str, Any]] = []
-    for pid, geom, precision in zip(projects["project_id"], metric, precisions, strict=True):
-        rows.extend(_allocate_one(str(pid), geom, precision, ctx))
+    for pid, geom, precision, kind in zip(projects["project_id"], metric, precisions, kinds,
+                                          strict=True):
+        rows.extend(_allocate_one(str(pid), geom, precision, ctx, str(kind)))
     frame = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
     for col, dec in (("share", 6), ("length_km", 3), ("area_km2", 3)):
         frame[col] = frame[col].astype(float).round(dec)
@@ -343,7 +350,11 @@ def allocate(projects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.Data
 class _Context:
     """Districts in the metric CRS, their outline and the coastal buffer distance."""
 
-    def __init__(self, districts: gpd.GeoDataFrame) -> None:
+    def __init__(self, districts: gpd.GeoDataFrame,
+                 neighbours: gpd.GeoDataFrame | None = None) -> None:
+        from .neighbours import ForeignLand
+
+        self.foreign = ForeignLand(neighbours)
         ordered = districts.sort_values("adcode", kind="stable")
         metric = ordered.to_crs(settings.metric_crs)
         self.names = [str(n) for n in ordered["name"]]
@@ -379,6 +390,8 @@ class _Context:
         for i, g in enumerate(self.geoms):
             if g.covers(point):
                 return i
+        if self.foreign and self.foreign.inner_union.covers(point):
+            return None  # on another city's land (beyond the tolerance), not offshore
         i = self.nearest(point)
         return i if self.geoms[i].distance(point) <= self.buffer_m else None
 
@@ -394,7 +407,7 @@ def _special(pid: str, district: str) -> dict[str, Any]:
 
 
 def _allocate_one(pid: str, geom: BaseGeometry | None, precision: Any,
-                  ctx: _Context) -> list[dict[str, Any]]:
+                  ctx: _Context, kind: str = "") -> list[dict[str, Any]]:
     """Allocation rows of one project; ``geom`` is in the metric CRS."""
     if geom is None or (isinstance(geom, float)) or geom.is_empty:
         return [_special(pid, UNLOCATED)]
@@ -404,6 +417,8 @@ def _allocate_one(pid: str, geom: BaseGeometry | None, precision: Any,
     if precision == "district":
         i = _dominant_district(metric, ctx)
         return [ctx.row(pid, i, 1.0)] if i is not None else [_special(pid, OUTSIDE)]
+    if ctx.foreign and kind not in _crossing_kinds() and ctx.foreign.reached(metric):
+        return [_special(pid, OUTSIDE)]  # on another city's land: checks say so
     dim = int(shapely.get_dimensions(metric))
     parts = [p for p in _flat_parts(metric) if int(shapely.get_dimensions(p)) == dim]
     if dim == 0:
@@ -413,6 +428,12 @@ def _allocate_one(pid: str, geom: BaseGeometry | None, precision: Any,
     else:
         rows = _allocate_measured(pid, parts, ctx, "area_km2", lambda g: g.area / 1e6)
     return rows or [_special(pid, OUTSIDE)]
+
+
+def _crossing_kinds() -> tuple[str, ...]:
+    from .neighbours import CROSSING_KINDS
+
+    return CROSSING_KINDS
 
 
 def _flat_parts(geom: BaseGeometry) -> list[BaseGeometry]:
@@ -451,6 +472,8 @@ def _allocate_measured(pid: str, parts: list[BaseGeometry], ctx: _Context, colum
     geom = shapely.union_all(np.asarray(parts, dtype=object)) if len(parts) > 1 else parts[0]
     amounts = [measure(g.intersection(geom)) if g.intersects(geom) else 0.0 for g in ctx.geoms]
     offshore = geom.difference(ctx.outline)
+    if ctx.foreign and not offshore.is_empty:
+        offshore = offshore.difference(ctx.foreign.union)  # another city's land is not sea
     if not offshore.is_empty:
         # Pieces (≤ 500 m) whose anchor lies within the coastal buffer: the same as
         # intersecting with the buffered outline, without building that costly buffer.

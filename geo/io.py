@@ -18,6 +18,7 @@ import contextvars
 import json
 import os
 import re
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,7 +61,15 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
         yield tmp
         pending = _pending.get()
         if pending is None:
-            os.replace(tmp, target)
+            try:
+                guards = _guard_databases([target])
+            except OutputError:
+                _remove(tmp)
+                raise
+            try:
+                os.replace(tmp, target)
+            finally:
+                _release(guards)
         else:
             pending.append((tmp, target))
     except BaseException:
@@ -108,6 +117,20 @@ def transaction(journal: Path | None = None) -> Iterator[None]:
             _remove(tmp)
         raise OutputError("an output path is a folder", path=blocked[0],
                           fix="move or delete that folder and rebuild")
+    try:
+        guards = _guard_databases([target for _, target in pending])
+    except OutputError:  # refused before the first rename: nothing replaced
+        for tmp, _ in pending:
+            _remove(tmp)
+        raise
+    try:
+        _switch(pending, journal)
+    finally:
+        _release(guards)
+
+
+def _switch(pending: list[tuple[Path, Path]], journal: Path | None) -> None:
+    """Rename every temporary into place, with the rename journal around it."""
     if journal is not None:
         _write_journal(Path(journal), pending)
     for i, (tmp, target) in enumerate(pending):
@@ -122,6 +145,60 @@ def transaction(journal: Path | None = None) -> Iterator[None]:
                               fix="check permissions of the folder and rebuild") from exc
     if journal is not None:
         _remove(Path(journal))
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == _SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def _guard_databases(targets) -> list[sqlite3.Connection]:
+    """Refuse to replace a GeoPackage (any SQLite file) that another process is writing.
+
+    Replacing the file under a writer would lose its edit: its later COMMIT goes to
+    the unlinked old file.  For each existing SQLite target this takes SQLite's
+    RESERVED lock (``BEGIN IMMEDIATE``, no waiting), which fails while another
+    connection holds RESERVED, PENDING or EXCLUSIVE; readers (SHARED) do not block
+    it.  The locks are held until the renames are done (:func:`_release`), so no
+    writer can start in between.  A process that keeps the old file open and writes
+    *after* the switch still writes to the old file: SQLite cannot tell it.
+    """
+    held: list[sqlite3.Connection] = []
+    for target in targets:
+        target = Path(target)
+        if not target.is_file() or not _is_sqlite(target):
+            continue
+        try:
+            con = sqlite3.connect(f"file:{target}?mode=rw", uri=True, timeout=0,
+                                  isolation_level=None)
+        except sqlite3.Error:
+            continue  # unreadable old file: nobody can be writing it through SQLite
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            con.close()
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                continue  # a corrupt or read-only old file is simply replaced
+            _release(held)
+            raise OutputError("another program holds this GeoPackage open for writing"
+                              " (SQLite lock); nothing was replaced", path=target,
+                              fix="save or stop editing it there (QGIS: toggle editing off),"
+                                  " then rebuild; or build under another --name") from exc
+        held.append(con)
+    return held
+
+
+def _release(held: list[sqlite3.Connection]) -> None:
+    for con in held:
+        with contextlib.suppress(sqlite3.Error):
+            con.execute("ROLLBACK")
+        con.close()
 
 
 def _write_journal(journal: Path, pending: list[tuple[Path, Path]]) -> None:

@@ -40,6 +40,7 @@ from .io import (
     write_csv,
     write_text,
 )
+from .neighbours import load_neighbours
 from .parallel import Worker
 from .report import parse, read_report
 from .resolve import merge_projects, resolve
@@ -174,6 +175,10 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     districts = _timed(timings, "districts", _cached,
                        ("districts", city, _file_key(districts_path)),
                        load_districts, city, districts_path)
+    neighbours = _timed(timings, "districts", _cached,
+                        ("neighbours", city, _file_key(city_files.get("neighbours")),
+                         _file_key(districts_path)),
+                        load_neighbours, city, districts)
     gazetteer_path = gazetteer_path or city_files.get("gazetteer")
     gazetteer = None
     if gazetteer_path is not None and Path(gazetteer_path).exists():
@@ -208,12 +213,12 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     projects = apply_claims(projects, mentions, report_year)
     projects = assign_themes(projects)
     active = projects[projects["merged_into"] == ""]
-    allocation = _timed(timings, "districts", allocate, active, districts)
+    allocation = _timed(timings, "districts", allocate, active, districts, neighbours)
     projects = _finish_projects(projects, allocation)
     active = projects[projects["merged_into"] == ""]
     summary = _timed(timings, "districts", summarise, active, allocation, districts)
     checks = _timed(timings, "checks", check_projects, active, districts, city,
-                    own_sentences(mentions))
+                    own_sentences(mentions), neighbours)
     reference = _timed(timings, "checks", _reference_check, gazetteer,
                        city_files.get("reference") if gazetteer_path == city_files.get("gazetteer")
                        else None)
@@ -499,10 +504,10 @@ def _downloads(paths: dict[str, Path]) -> dict[str, str]:
     """Links from the map to the open-data files, relative to the map's folder."""
     maps = paths["map"].parent
     return {
-        "projects.geojson": _relative(paths["download_geojson"], maps),
-        "projects.csv": _relative(paths["download_csv"], maps),
-        "data_dictionary.md": _relative(paths["download_dictionary"], maps),
-        "geopackage": _relative(paths["gpkg"], maps),
+        "projects.geojson": _relative_url(paths["download_geojson"], maps),
+        "projects.csv": _relative_url(paths["download_csv"], maps),
+        "data_dictionary.md": _relative_url(paths["download_dictionary"], maps),
+        "geopackage": _relative_url(paths["gpkg"], maps),
     }
 
 
@@ -565,10 +570,16 @@ def _write_promises(stages: Stages, paths: dict[str, Path]) -> None:
     write_csv(paths["scorecard"], scorecard(stages.promises))
 
 
-def _relative(target: Path, start: Path) -> str:
+def _relative_url(target: Path, start: Path) -> str:
+    """``target`` as a URL relative to ``start``: every byte outside ``A-Za-z0-9_.-/``
+    percent-encoded (a build name with spaces, ``#``, ``&``, quotes or Chinese), and
+    ``./`` in front when it would not start with a letter, digit, ``_`` or ``.``
+    (the map accepts only such relative links)."""
     import os
+    from urllib.parse import quote
 
-    return Path(os.path.relpath(target, start)).as_posix()
+    url = quote(Path(os.path.relpath(target, start)).as_posix(), safe="/").replace("~", "%7E")
+    return url if re.match(r"[A-Za-z0-9_.]", url) else "./" + url
 
 
 def build(report: Path | None = None, *, city: str | None = None, name: str | None = None,

@@ -445,16 +445,24 @@ def _layer_name(zh: str, en: str) -> str:
 
 
 def _add_districts(fmap: folium.Map, features: list[dict]) -> folium.GeoJson | None:
+    """An empty boundary layer: its features are in the page's data document
+    (``geometry.districts``) and are added by ``GEOMAP.start`` in a task of their own."""
     if not features:
         return None
     layer = folium.GeoJson(
-        _feature_collection(features), name=_layer_name("区县边界", "District boundaries"),
+        _feature_collection([]), name=_layer_name("区县边界", "District boundaries"),
         on_each_feature=JsCode("GEOMAP.onDistrict"), style=JsCode("GEOMAP.boundaryStyle"),
         pane=DISTRICT_PANE, interactive=False)
     return layer.add_to(fmap)
 
 
 def _add_project_layers(fmap: folium.Map, groups: dict[str, list[dict]]) -> dict[str, Any]:
+    """One empty folium layer per theme (and planning), in the layer switcher.
+
+    The features are not in folium's script: they are in the data document
+    (``geometry.layers``, parsed once by ``JSON.parse``) and ``GEOMAP.start`` adds
+    them layer by layer, each in its own task, so no single task blocks the page.
+    """
     order = [(t["id"], t["zh"], t["en"]) for t in resources.themes()]
     planning = resources.status_info("planning")
     order.append(("planning", f"{planning['zh']}（各类）", f"{planning['en']} (all themes)"))
@@ -463,7 +471,7 @@ def _add_project_layers(fmap: folium.Map, groups: dict[str, list[dict]]) -> dict
         if key not in groups:
             continue
         layer = folium.GeoJson(
-            _feature_collection(groups[key]), name=_layer_name(zh, en),
+            _feature_collection([]), name=_layer_name(zh, en),
             on_each_feature=JsCode("GEOMAP.onFeature"), style=JsCode("GEOMAP.featureStyle"),
             point_to_layer=JsCode("GEOMAP.pointToLayer"))
         layers[key] = layer.add_to(fmap)
@@ -502,7 +510,8 @@ def _title(meta: dict) -> str:
 
 
 def _document(projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: pd.DataFrame,
-              meta: dict, downloads: dict[str, str] | None, maps: list[dict]) -> dict:
+              meta: dict, downloads: dict[str, str] | None, maps: list[dict],
+              geometry: dict | None = None) -> dict:
     by_project = _mentions_by_project(mentions)
     records = [_project_record(row, _is_located(row.geometry),
                                by_project.get(_text(row["project_id"]), []))
@@ -517,7 +526,16 @@ def _document(projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: pd.Da
                           for r in meta.get("scorecard") or []],
             "summary": _summary_document(summary), "downloads": _downloads(downloads),
             "classes": {m: choropleth.classification(summary, m) for m in choropleth.METRICS},
-            "basemap": maps[0]["id"]}
+            "basemap": maps[0]["id"],
+            "district_en": _district_names_en(_text(meta.get("city"))),
+            # features of the map's layers, once: {"layers": {key: [...]}, "districts": [...]}
+            "geometry": geometry or {"layers": {}, "districts": []}}
+
+
+def _district_names_en(city: str) -> dict[str, str]:
+    """English names of the city's districts (resource data; empty for other cities)."""
+    table = resources.load("district_names_en").get(city, {})
+    return {zh: en for zh, en in sorted(table.items()) if isinstance(en, str)}
 
 
 def _head_elements(doc: dict) -> list[str]:
@@ -539,10 +557,18 @@ def _start_code(fmap: folium.Map, control: folium.LayerControl,
                 boundaries: folium.GeoJson | None, layers: dict[str, Any]) -> str:
     groups = ", ".join(f"{json.dumps(k)}: {v.get_name()}" for k, v in layers.items())
     bound = boundaries.get_name() if boundaries is not None else "null"
-    # a task of its own: the page's first long task (parsing, layers) ends before
-    # the list, legend and filters are built
+    # a task of its own: the map's construction ends before the layers' features,
+    # the list, legend and filters are added (GEOMAP.start runs them in short steps);
+    # the closing "});" ends the function opened by _DEFER_OPEN
     return (f"window.setTimeout(function () {{ GEOMAP.start({{map: {fmap.get_name()}, "
-            f"control: {control.get_name()}, boundaries: {bound}, groups: {{{groups}}}}}); }}, 0);")
+            f"control: {control.get_name()}, boundaries: {bound}, groups: {{{groups}}}}}); }}, 0);"
+            "\n});")
+
+
+# folium's whole map script runs after the page's first frame (GEOMAP.afterPaint):
+# the first layout then happens in the browser's own rendering task, not forced
+# inside the script that creates the map (Leaflet measures the container).
+_DEFER_OPEN = "GEOMAP.afterPaint(function () {"
 
 
 def build_map(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
@@ -558,23 +584,28 @@ def _page(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame, summary: gpd.Ge
     """The page without its variant mark (full or embed); see :func:`_set_variant`."""
     maps = [_with_data_attribution(m, meta.get("data_attribution", [])) for m in basemaps()]
     projects = _sorted_projects(projects)
-    doc = _document(projects, mentions, summary, meta, downloads, maps)
     district_features = _district_features(summary, districts)
+    project_features = _project_features(projects)
+    doc = _document(projects, mentions, summary, meta, downloads, maps,
+                    {"layers": project_features, "districts": district_features})
     fmap = _OfflineMap(location=[0, 0], zoom_start=9, tiles=None, control_scale=True,
                        zoom_control=True)
     pane = json.dumps(DISTRICT_PANE)
     fmap.add_child(_Script(f"{fmap.get_name()}.createPane({pane}).style.zIndex = 350;"))
-    created: list[Element] = [fmap, *_add_basemaps(fmap, maps)]
-    boundaries = _add_districts(fmap, district_features)
-    layers = _add_project_layers(fmap, _project_features(projects))
-    created += ([boundaries] if boundaries is not None else []) + list(layers.values())
+    # The view is set before any layer is added: every tile and path is then
+    # created and projected once, at the start view (not first at 0°, 0°).
     bounds = _bounds(projects, district_features)
     if bounds:
         fmap.fit_bounds(bounds)
+    created: list[Element] = [fmap, *_add_basemaps(fmap, maps)]
+    boundaries = _add_districts(fmap, district_features)
+    layers = _add_project_layers(fmap, project_features)
+    created += ([boundaries] if boundaries is not None else []) + list(layers.values())
     control = folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     created.append(control)
     fmap.add_child(_Script(_start_code(fmap, control, boundaries, layers)))
     figure: Figure = fmap.get_root()
+    figure.script.add_child(_Raw(_DEFER_OPEN), name="geomap_defer", index=0)
     head = _head_elements(doc)
     figure.header.add_child(_CspMeta(figure, head, [fmap], maps, created), name="geomap_csp",
                             index=0)

@@ -49,7 +49,7 @@ def main() -> None:
         phone.route("**/*", route)
         page = phone.new_page()
         page.goto(ORIGIN + "map.html")
-        page.wait_for_function("window.__geoReady === true")
+        page.wait_for_function("() => window.__geoList === true")
         page.evaluate("GEOMAP.showPopup(Object.keys(GEOMAP.featureIds())[0])")
         page.wait_for_timeout(400)
         page.screenshot(path=str(docs / "phone.png"))
@@ -64,7 +64,7 @@ def main() -> None:
         page = desk.new_page()
         page.goto(ORIGIN + "host.html")
         inner = page.frames[1]
-        inner.wait_for_function("window.__geoReady === true")
+        inner.wait_for_function("() => window.__geoList === true")
         page.mouse.move(360, 300)
         page.mouse.wheel(0, 40)
         page.wait_for_timeout(300)

@@ -118,7 +118,7 @@ class Session:
 
     def open(self, name: str):
         self.page.goto(ORIGIN + name)
-        self.page.wait_for_function("() => window.GEOMAP && GEOMAP.context() !== null")
+        self.page.wait_for_function("() => window.__geoList === true")
         return self.page
 
     def check_clean(self) -> None:
@@ -315,7 +315,7 @@ def test_embed_fits_a_400x300_iframe(browser, site):
         frame = page.frame_locator("#frame")
         frame.locator(".leaflet-container").wait_for()
         inner = page.frames[1]
-        inner.wait_for_function("() => window.GEOMAP && GEOMAP.context() !== null")
+        inner.wait_for_function("() => window.__geoList === true")
         fit = inner.evaluate("""() => { const d = document.documentElement;
             return {sw: d.scrollWidth, cw: d.clientWidth, sh: d.scrollHeight, ch: d.clientHeight,
                     w: innerWidth, h: innerHeight,
@@ -449,7 +449,7 @@ def test_real_ningbo_map(browser, tmp_path):
         s.check_clean()
         page.goto(ORIGIN + "host.html")
         inner = page.frames[1]
-        inner.wait_for_function("() => window.GEOMAP && GEOMAP.context() !== null")
+        inner.wait_for_function("() => window.__geoList === true")
         assert sorted(inner.evaluate("GEOMAP.drawnIds()")) == located
         s.shot("ningbo_embed_400x300.png")
         s.check_clean()
@@ -544,7 +544,7 @@ def test_every_popup_fits_an_iframe(browser, site, size):
     try:
         s.page.goto(ORIGIN + "host.html")
         inner = s.page.frames[1]
-        inner.wait_for_function("() => window.GEOMAP && GEOMAP.context() !== null")
+        inner.wait_for_function("() => window.__geoList === true")
         _check_popups(inner)
         s.check_clean()
     finally:
@@ -557,7 +557,7 @@ def _embed_session(browser, site, **options) -> tuple[Session, object]:
     s = Session(browser, pages, viewport=(800, 600), **options)
     s.page.goto(ORIGIN + "host.html")
     inner = s.page.frames[1]
-    inner.wait_for_function("() => window.GEOMAP && GEOMAP.context() !== null")
+    inner.wait_for_function("() => window.__geoList === true")
     return s, inner
 
 
@@ -647,6 +647,75 @@ def test_markers_overlap_little_at_the_start_zoom(browser, site):
         assert overlapping <= before * 0.7, (overlapping, before, total, zoom)
         page.evaluate("GEOMAP.context().map.setZoom(13, {animate: false})")
         assert page.evaluate("document.querySelector('.gm-small-markers')") is None
+        s.check_clean()
+    finally:
+        s.close()
+
+
+# Types a search the moment the map says it is ready (the list's first screenful
+# built, the rest still to come in later tasks).
+TYPE_AT_READY = """(() => {
+  let ready;
+  Object.defineProperty(window, '__geoReady', {configurable: true, get() { return ready; },
+    set(v) {
+      ready = v;
+      if (v !== true) { return; }
+      window.__rowsAtReady = document.querySelectorAll('#gm-list .gm-row').length;
+      const q = document.getElementById('gm-q');
+      q.value = '桥'; q.dispatchEvent(new Event('input'));
+    }});
+})();"""
+
+
+def test_rows_built_after_ready_obey_a_search_typed_meanwhile(browser):
+    """The list is built lazily (first screenful before ready, the rest after):
+    rows added after a search was typed are filtered like the others."""
+    page_bytes = (Path(__file__).resolve().parents[1] / "maps" / "ningbo_2024.html").read_bytes()
+    projects = _data(page_bytes)["projects"]
+    s = Session(browser, {"map.html": page_bytes})
+    try:
+        s.context.add_init_script(TYPE_AT_READY)
+        page = s.open("map.html")
+        assert 0 < page.evaluate("window.__rowsAtReady") < len(projects)
+        rows = page.evaluate("[...document.querySelectorAll('#gm-list .gm-row')].map("
+                             "li => [li.hidden, li.querySelector('.gm-item').dataset.pid])")
+        assert len(rows) == len(projects)
+        want = {p["id"] for p in projects
+                if "桥" in f"{p['name']} {p['name_en']} {' '.join(p['districts'])}"}
+        assert want and {pid for hidden, pid in rows if not hidden} == want
+        count = page.locator("#gm-count").inner_text()
+        assert str(len(want)) in count
+        s.check_clean()
+    finally:
+        s.close()
+
+
+def test_english_mode_names_districts_in_english(browser):
+    """English mode shows the districts' English names from the build's table
+    (list rows, the district filter, district popups); search finds them too."""
+    page_bytes = (Path(__file__).resolve().parents[1] / "maps" / "ningbo_2024.html").read_bytes()
+    data = _data(page_bytes)
+    names_en = data["district_en"]
+    assert names_en.get("海曙区") == "Haishu District"
+    s = Session(browser, {"map.html": page_bytes})
+    try:
+        page = s.open("map.html")
+        page.evaluate("GEOMAP.setLang('en')")
+        labels = page.locator("#gm-f-district option").all_inner_texts()
+        assert "Haishu District" in labels and "海曙区" not in labels
+        with_district = next(p for p in data["projects"] if p["districts"])
+        meta = page.locator(f'.gm-item[data-pid="{with_district["id"]}"] .gm-item-meta').first
+        assert names_en[with_district["districts"][0]] in meta.inner_text()
+        title = page.evaluate("""() => { const l = GEOMAP.choropleth().getLayers()[0];
+            return l.getPopup()._content(l).querySelector('.gm-popup-title').textContent; }""")
+        assert title in names_en.values()
+        page.locator("#gm-q").fill("haishu")
+        shown = page.evaluate("[...document.querySelectorAll('#gm-list .gm-row')]"
+                              ".filter(li => !li.hidden).length")
+        assert shown == sum("海曙区" in p["districts"] or "haishu" in (p["name_en"] or "").lower()
+                            for p in data["projects"]) > 0
+        page.evaluate("GEOMAP.setLang('zh')")
+        assert "海曙区" in page.locator("#gm-f-district option").all_inner_texts()
         s.check_clean()
     finally:
         s.close()

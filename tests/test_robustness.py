@@ -9,6 +9,7 @@ outputs (one shared baseline build) byte-for-byte untouched.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -291,12 +292,13 @@ def test_corrupt_geopackage_is_replaced(small, tmp_path, capsys):
 
 
 def test_locked_geopackage(small, tmp_path, capsys):
-    """A reader holding an exclusive lock neither blocks the build nor sees a torn file."""
+    """A reader in a transaction (SQLite SHARED lock) neither blocks the build nor sees a
+    torn file."""
     assert main(["build", str(small), "--root", str(tmp_path)]) == 0
     gpkg = tmp_path / "layers" / "small.gpkg"
     holder = sqlite3.connect(gpkg, isolation_level=None)
     try:
-        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("BEGIN")
         seen = holder.execute("SELECT count(*) FROM gpkg_contents").fetchone()
         old_inode = gpkg.stat().st_ino
         code, _, err = run(["build", small, "--root", tmp_path], capsys)
@@ -309,6 +311,36 @@ def test_locked_geopackage(small, tmp_path, capsys):
         holder.close()
     assert_valid_gpkg(gpkg)
     assert temp_leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("lock", ["BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"])
+def test_geopackage_held_for_writing_is_refused(small, tmp_path, capsys, lock):
+    """A writer's lock (RESERVED or EXCLUSIVE) refuses the build: one line with a fix,
+    no output replaced, no temporary left, and the writer's COMMIT keeps its edit."""
+    assert main(["build", str(small), "--root", str(tmp_path)]) == 0
+    gpkg = tmp_path / "layers" / "small.gpkg"
+    before = digests(tmp_path)
+    holder = sqlite3.connect(gpkg, isolation_level=None)
+    try:
+        holder.execute(lock)
+        holder.execute("CREATE TABLE an_edit (x INTEGER)")
+        holder.execute("INSERT INTO an_edit VALUES (42)")
+        line = error_line(*run(["build", small, "--root", tmp_path], capsys)[::2])
+        assert "open for writing" in line and "small.gpkg" in line and "nothing was" in line
+        side = {k: v for k, v in digests(tmp_path).items() if not k.endswith("-journal")}
+        assert side == before
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    con = sqlite3.connect(f"file:{gpkg}?mode=ro", uri=True)
+    try:
+        assert con.execute("SELECT x FROM an_edit").fetchall() == [(42,)]  # edit not lost
+    finally:
+        con.close()
+    assert not Path(str(gpkg) + "-journal").exists()
+    assert temp_leftovers(tmp_path) == []
+    assert main(["build", str(small), "--root", str(tmp_path)]) == 0  # free again: replaced
+    assert_valid_gpkg(gpkg)
 
 
 # ----------------------------------------------------------------------------- dependencies
@@ -497,21 +529,6 @@ def test_drop_contained_matches_brute_force():
                                    explicit=rng.random() < 0.2))
         assert [(c.start, c.end) for c in _drop_contained(cands)] == \
             [(c.start, c.end) for c in brute(cands)]
-
-
-def test_drop_contained_is_near_linear():
-    from geo.extract import Candidate, _drop_contained
-
-    def timed(n):
-        cands = [Candidate(i * 3 + d, i * 3 + d + 4, "x", "road") for i in range(n)
-                 for d in (0, 1)]
-        t0 = time.perf_counter()
-        _drop_contained(cands)
-        return time.perf_counter() - t0
-
-    small = min(timed(10_000) for _ in range(3))
-    large = min(timed(40_000) for _ in range(3))
-    assert large < 10 * small + 0.05  # linear: ~4x; quadratic: 16x
 
 
 def test_map_embeds_bounded_mentions():
@@ -813,3 +830,38 @@ def test_output_path_that_is_a_folder_replaces_nothing(small, tmp_path, capsys):
     assert "is a folder" in line and "d_embed.html" in line
     assert digests(root) == before
     assert temp_leftovers(root) == []
+
+
+# ----------------------------------------------------------------------------- download links
+
+
+def _safe_relative_pattern() -> re.Pattern:
+    """The map's own test for relative links (isSafeRelative in app.js)."""
+    app = (Path(__file__).resolve().parent.parent / "geo" / "resources" / "web" / "app.js")
+    match = re.search(r"function isSafeRelative\(s\) \{.*?/(\^.*?\$)/\.test", app.read_text(
+        encoding="utf-8"), re.DOTALL)
+    assert match, "isSafeRelative not found in app.js"
+    return re.compile(match.group(1))
+
+
+@pytest.mark.parametrize("name", ["宁波 2024", "report#2", "宁波市 #1 & 'x'", "a~b%c"])
+def test_download_links_are_url_encoded(small, tmp_path, capsys, name):
+    """Every download link of the map (full and embed) is percent-encoded, passes the
+    map's link filter and names a file that exists."""
+    from urllib.parse import unquote
+
+    code, _, err = run(["build", small, "--root", tmp_path, "--name", name], capsys)
+    assert code == 0, err
+    pattern = _safe_relative_pattern()
+    for page in (tmp_path / "maps" / f"{name}.html", tmp_path / "maps" / f"{name}_embed.html"):
+        text = page.read_text(encoding="utf-8")
+        match = re.search(r'<script type="application/json" id="geomap-data">(.*?)</script>',
+                          text, re.DOTALL)
+        assert match, page
+        links = json.loads(match.group(1))["downloads"]
+        assert len(links) == 4
+        for link in links:
+            url = link["url"]
+            assert url and pattern.match(url) and url[:2] != "//", link
+            assert not set(url) & set(" #&'\"?~\\") and url.isascii(), url
+            assert (page.parent / unquote(url)).is_file(), url

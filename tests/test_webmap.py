@@ -268,6 +268,26 @@ def test_layers_per_theme_and_planning(tmp_path, osm):
     assert [p["name"] for p in unlocated] == ["环城南路快速路"]
 
 
+def test_features_are_in_the_page_once(tmp_path, osm):
+    """Every feature is parsed once, from the data document (JSON.parse), and
+    added by GEOMAP.start in short steps: folium's script holds no geometry, so
+    the page does not carry (or parse) any feature twice; the map script itself
+    runs after the first frame."""
+    page = _render(tmp_path)
+    doc = _data_document(page)
+    layers = doc["geometry"]["layers"]
+    assert sorted(layers) == sorted(webmap.iter_layer_keys(fixture_inputs()["projects"]))
+    indices = [f["properties"]["i"] for features in layers.values() for f in features]
+    assert len(indices) == len(set(indices)) == 5
+    assert all(doc["projects"][i]["located"] for i in indices)
+    assert doc["geometry"]["districts"], "district outlines missing"
+    main = page[page.rindex("<script>"):]
+    assert '"coordinates"' not in main
+    assert main.count("GEOMAP.afterPaint(function () {") == 1
+    script = main[len("<script>"):main.index("</script>")].strip()
+    assert script.startswith("GEOMAP.afterPaint(function () {") and script.endswith("}, 0);\n});")
+
+
 def test_coordinates_rounded(tmp_path, osm):
     inputs = fixture_inputs()
     inputs["projects"].loc[1, "geometry"] = Point(121.456789123, 29.851234567)

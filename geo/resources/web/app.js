@@ -87,6 +87,15 @@
   function bi(obj) { return state.lang === "en" ? obj.en : obj.zh; }
   function both(obj) { return obj.zh + " / " + obj.en; }
 
+  /* A district's name in the page's language: English from the build's table
+   * (geo/resources/district_names_en.json) where it has one, else as written. */
+  function districtName(zh) {
+    var en = (data().district_en || {})[zh];
+    return state.lang === "en" && en ? en : zh;
+  }
+
+  function districtNames(list, sep) { return list.map(districtName).join(sep); }
+
   function dashString(dash, width) {
     if (!dash || !dash.length) { return null; }
     return dash.map(function (d) { return d * width; }).join(" ");
@@ -239,7 +248,7 @@
       row(t("theme"), both(themeOf(p))),
       row(t("status"), (p.status_label_zh || s.zh) + " / " + (p.status_label_en || s.en)),
       row(t("year"), p.year === null ? "" : String(p.year)),
-      row(t("districts"), p.districts.join("、")),
+      row(t("districts"), districtNames(p.districts, state.lang === "en" ? ", " : "、")),
       row(t("precision"), p.precision ? t("precision_" + p.precision) + " (" + p.precision + ")"
                                       : ""),
       row(t("source"), sourceNode(p)),
@@ -388,23 +397,38 @@
 
   function onDistrict(feature, layer) { layer.feature = feature; }
 
+  /* The district summary layer is created empty and filled the first time it is
+   * switched on (or asked for): most readers never open it, so the start-up does
+   * not pay for a second set of district polygons. */
+  var choroFilled = false;
+
+  function fillChoropleth() {
+    if (choro && !choroFilled) {
+      choroFilled = true;
+      choro.addData(data().geometry.districts);
+    }
+    return choro;
+  }
+
   function buildChoropleth() {
     if (!ctx.boundaries) { return; }
-    choro = L.geoJSON(ctx.boundaries.toGeoJSON(), {
+    choro = L.geoJSON(null, {
       pane: "geomap-districts", style: choroStyle,
       onEachFeature: function (feature, layer) {
         var r = summaryRows()[feature.properties.d];
         layer.bindPopup(function () {
           return el("div", {className: "gm-popup gm-district-popup"},
-                    [el("h3", {className: "gm-popup-title", text: r.name}), summaryTable(r)]);
+                    [el("h3", {className: "gm-popup-title", text: districtName(r.name)}),
+                     summaryTable(r)]);
         }, popupOptions());
         layer.bindTooltip(function () {
           var v = r[state.metric];
-          return r.name + ": " + (v === null ? t("noData") : v);
+          return districtName(r.name) + ": " + (v === null ? t("noData") : v);
         }, {sticky: true});
       }
     });
     ctx.control.addOverlay(choro, t("districtLayer") + " / " + I18N.en.districtLayer);
+    choro.on("add", fillChoropleth);
     choro.on("add remove", function () { renderLegend(); });
   }
 
@@ -434,7 +458,7 @@
                                                                  s.code); })));
     var neutral = {color: "#ffffff", opacity: 1, dash: []};
     var themes = el("details", {className: "gm-legend-themes",
-                                open: !(isEmbed() || window.innerHeight < 900)},
+                                open: !(isEmbed() || viewport().h < 900)},
       [el("summary", {text: t("legendTheme")}),
        el("ul", {className: "gm-legend-list gm-legend-theme"},
           data().style.themes.map(function (th) {
@@ -507,7 +531,7 @@
           document.getElementById("gm-legend-body").hidden = !open;
         });
         legendBox.appendChild(btn);
-        var open = !(isEmbed() || window.innerWidth < 700);
+        var open = !(isEmbed() || viewport().w < 700);
         legendBox.setAttribute("data-open", open ? "1" : "0");
         btn.setAttribute("aria-expanded", open ? "true" : "false");
         L.DomEvent.disableClickPropagation(legendBox);
@@ -515,8 +539,7 @@
         return legendBox;
       }
     });
-    new Legend().addTo(ctx.map);
-    renderLegend();
+    new Legend().addTo(ctx.map);  // its content: renderLegend (called by setLang)
     ctx.map.on("popupopen", function () {
       if (ctx.map.getSize().x < 700 && legendBox.getAttribute("data-open") === "1") {
         legendBox.querySelector(".gm-legend-toggle").click();
@@ -528,7 +551,9 @@
 
   function matches(p) {
     var q = state.q.trim().toLowerCase();
-    if (q && (p.name + " " + p.name_en + " " + p.districts.join(" ")).toLowerCase()
+    if (q && (p.name + " " + p.name_en + " " + p.districts.join(" ") + " " +
+              p.districts.map(function (d) { return (data().district_en || {})[d] || ""; })
+                .join(" ")).toLowerCase()
         .indexOf(q) < 0) { return false; }
     if (state.theme && p.theme !== state.theme) { return false; }
     if (state.status && p.status !== state.status) { return false; }
@@ -554,7 +579,7 @@
 
   function listRow(p) {
     var s = statusOf(p), th = themeOf(p);
-    var meta = bi(s) + " · " + bi(th) + (p.districts.length ? " · " + p.districts.join("、")
+    var meta = bi(s) + " · " + bi(th) + (p.districts.length ? " · " + districtNames(p.districts, state.lang === "en" ? ", " : "、")
                                                               : "");
     var btn = el("button", {type: "button", className: "gm-item", "data-pid": p.id,
                             "aria-expanded": p.located ? null : "false"},
@@ -589,27 +614,42 @@
   var rowCache = {lang: null, rows: [], empty: null};
 
   function buildRows() {
+    newRows();
+    appendRows(0, data().projects.length);
+  }
+
+  /* A new, empty list in the current language; rows are added by appendRows. */
+  function newRows() {
     var list = document.getElementById("gm-list");
     list.textContent = "";
     rowCache = {lang: state.lang, rows: [], empty: el("li", {className: "gm-empty",
                                                             text: t("noMatch")})};
+    list.appendChild(rowCache.empty);
+  }
+
+  /* Rows from..to-1 of the project list, inserted at once (one DOM insertion),
+   * already filtered: rows built after a search has been typed obey it. */
+  function appendRows(from, to) {
     var frag = document.createDocumentFragment();
-    data().projects.forEach(function (p) {
-      var li = listRow(p);
-      rowCache.rows.push({p: p, li: li, shown: true});
+    data().projects.slice(from, to).forEach(function (p) {
+      var li = listRow(p), keep = matches(p);
+      li.hidden = !keep;
+      rowCache.rows.push({p: p, li: li, shown: keep});
       frag.appendChild(li);
     });
-    frag.appendChild(rowCache.empty);
-    list.appendChild(frag);
+    document.getElementById("gm-list").insertBefore(frag, rowCache.empty);
   }
 
   function renderList() {
     if (rowCache.lang !== state.lang) { buildRows(); }
-    var shown = 0, unlocated = 0;
     rowCache.rows.forEach(function (r) {
       var keep = matches(r.p);
       if (keep !== r.shown) { r.li.hidden = !keep; r.shown = keep; }
-      if (keep) { shown += 1; if (!r.p.located) { unlocated += 1; } }
+    });
+    // counted over all projects: rows still being built (start-up) count too
+    var shown = 0, unlocated = 0;
+    data().projects.forEach(function (p) {
+      if (matches(p)) { shown += 1; if (!p.located) { unlocated += 1; } }
     });
     rowCache.empty.hidden = shown > 0;
     document.getElementById("gm-count").textContent =
@@ -656,7 +696,7 @@
       return (ia < 0 ? 999 : ia) - (ib < 0 ? 999 : ib) || (a < b ? -1 : a > b ? 1 : 0);
     });
     fillSelect("gm-f-district", "district", districts.map(function (d) {
-      return {value: d, label: d}; }));
+      return {value: d, label: districtName(d)}; }));
     var outcomes = uniq([].concat.apply([], projects.map(function (p) {
       return (p.promises || []).map(function (x) { return x.outcome; }); })));
     fillSelect("gm-f-outcome", "outcome", OUTCOMES.filter(function (o) {
@@ -942,27 +982,105 @@
     };
   }
 
+  /* Window size, read once (and again after a resize): reading it forces a layout. */
+  var viewportSize = null;
+
+  function viewport() {
+    if (!viewportSize) { viewportSize = {w: window.innerWidth, h: window.innerHeight}; }
+    return viewportSize;
+  }
+
+  /* Run the steps in tasks of at most about STEP_BUDGET_MS (a step is one layer
+   * or 25 rows), yielding to the event loop (setTimeout 0) between tasks, so the
+   * page stays responsive while it starts without paying a yield per step. */
+  var STEP_BUDGET_MS = 40;
+
+  function runSteps(steps, done) {
+    var i = 0;
+    (function next() {
+      var t0 = performance.now();
+      while (i < steps.length && (performance.now() - t0) < STEP_BUDGET_MS) { steps[i++](); }
+      if (i >= steps.length) { done(); } else { window.setTimeout(next, 0); }
+    })();
+  }
+
+  /* Call fn once, in a task after the page's first frame (or after 200 ms when no
+   * frame comes, e.g. in a hidden page). */
+  function afterPaint(fn) {
+    var called = false;
+    function go() { if (!called) { called = true; fn(); } }
+    if (window.requestAnimationFrame) {
+      window.requestAnimationFrame(function () { window.setTimeout(go, 0); });
+    }
+    window.setTimeout(go, 200);
+  }
+
+  var ROWS_PER_STEP = 25, FIRST_ROWS = 15;  // a 844 px screen shows about 12 rows
+
+  /* The layers' features come from the data document, one layer per step. */
+  function layerSteps() {
+    var geometry = data().geometry, steps = [];
+    if (ctx.boundaries) {
+      steps.push(function () { ctx.boundaries.addData(geometry.districts); });
+    }
+    Object.keys(ctx.groups).forEach(function (key) {
+      steps.push(function () { ctx.groups[key].addData(geometry.layers[key] || []); });
+    });
+    return steps;
+  }
+
+  /* The rest of the project list, ROWS_PER_STEP rows per step, after the first
+   * screenful (a language switch meanwhile rebuilds the whole list: then stop). */
+  function rowSteps(from) {
+    var n = data().projects.length, lang = state.lang, steps = [];
+    for (var c = from; c < n; c += ROWS_PER_STEP) {
+      steps.push(function (at) {
+        return function () {
+          if (rowCache.lang === lang && rowCache.rows.length === at) {
+            appendRows(at, Math.min(n, at + ROWS_PER_STEP));
+          }
+        };
+      }(c));
+    }
+    return steps;
+  }
+
   function start(context) {
     if (window.performance && performance.mark) { performance.mark("geomap-start"); }
     ctx = context;
     data();
-    ctx.map.on("resize", refitPopups);
-    ctx.map.on("zoomend", declutter);
-    declutter();
-    respectReducedMotion();
-    if (cooperative()) { bindCooperative(); }
-    bindKeys();
-    buildChoropleth();
-    buildLegend();
-    bindChrome();
-    setPanel(!(isEmbed() || isMobile()));
-    refitPopups();
-    setLang(initialLang());  // renders the list
-    applyFilterToMap();
-    declutter();
-    // For embedding pages and the benchmark: the map, list and legend are ready.
-    window.__geoReadyAt = performance.now();
-    window.__geoReady = true;
+    window.addEventListener("resize", function () { viewportSize = null; });
+    state.lang = initialLang();
+    runSteps(layerSteps().concat([
+      function () {
+        ctx.map.on("resize", refitPopups);
+        ctx.map.on("zoomend", declutter);
+        respectReducedMotion();
+        if (cooperative()) { bindCooperative(); }
+        bindKeys();
+        buildChoropleth();
+        buildLegend();
+      },
+      function () {
+        bindChrome();
+        setPanel(!(isEmbed() || isMobile()));
+        refitPopups();
+      }
+    ], [
+      function () { newRows(); appendRows(0, FIRST_ROWS); },  // the first screenful
+      function () { setLang(state.lang); },  // (keeps those rows) filters, summary, legend
+      function () { applyFilterToMap(); declutter(); }
+    ]), function () {
+      // For embedding pages and the benchmark: the map, its layers, the legend,
+      // the filters and the first screenful of the list are ready.
+      window.__geoReadyAt = performance.now();
+      window.__geoReady = true;
+      window.__geoList = false;
+      runSteps(rowSteps(FIRST_ROWS), function () {
+        window.__geoListAt = performance.now();  // every row of the list built
+        window.__geoList = true;
+      });
+    });
   }
 
   function drawnIds() {
@@ -992,10 +1110,10 @@
       Object.keys(featureLayers).forEach(function (k) { out[k] = featureLayers[k].length; });
       return out;
     },
-    start: start, featureStyle: featureStyle, pointToLayer: pointToLayer,
+    start: start, afterPaint: afterPaint, featureStyle: featureStyle, pointToLayer: pointToLayer,
     onFeature: onFeature, boundaryStyle: boundaryStyle, onDistrict: onDistrict,
     openProject: openProject, setLang: setLang, drawnIds: drawnIds,
     state: function () { return JSON.parse(JSON.stringify(state)); },
-    choropleth: function () { return choro; }, context: function () { return ctx; }
+    choropleth: fillChoropleth, context: function () { return ctx; }
   };
 })();
