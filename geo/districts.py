@@ -35,12 +35,13 @@ import unicodedata
 from collections.abc import Sequence
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from . import resources, settings
@@ -504,7 +505,8 @@ def _offshore_pieces(geom: BaseGeometry, measure) -> tuple[list[BaseGeometry], l
         elif part.geom_type == "LineString":
             n = max(1, int(np.ceil(part.length / _OFFSHORE_PIECE_M)))
             fractions = (np.arange(n) + 0.5) / n
-            anchors.extend(shapely.line_interpolate_point(part, fractions, normalized=True))
+            line = cast(LineString, part)
+            anchors.extend(shapely.line_interpolate_point(line, fractions, normalized=True))
             sizes.extend([measure(part) / n] * n)
     return anchors, sizes
 

@@ -24,10 +24,12 @@ import io
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import shapely
 from shapely import wkt as shapely_wkt
+from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
@@ -241,7 +243,7 @@ GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineStri
 def is_axis_aligned_box(geom: BaseGeometry) -> bool:
     """True for a polygon whose outline is a rectangle with edges along the
     meridians and parallels (an invented bounding box, not an outline)."""
-    if geom.geom_type != "Polygon" or len(geom.interiors):
+    if not isinstance(geom, Polygon) or len(geom.interiors):
         return False
     ring = list(geom.exterior.coords)[:-1]
     if len(ring) != 4:
@@ -360,8 +362,9 @@ def _check_duplicates(path: Path, records: list[dict[str, object]]) -> None:
     """Every name and alias must identify one row only."""
     seen: dict[str, int] = {}
     for rec in records:
-        line = int(rec["row"])
-        for key in dict.fromkeys((rec["name"], *rec["aliases"])):
+        line = int(cast(int, rec["row"]))
+        aliases = cast(list[str], rec["aliases"])
+        for key in dict.fromkeys((str(rec["name"]), *aliases)):
             if key in seen and seen[key] != line:
                 raise GazetteerError(
                     f"duplicate name or alias {key!r} (also on line {seen[key]})", path=path,
