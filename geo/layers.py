@@ -41,11 +41,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 import shapely
+from shapely.geometry import GeometryCollection
 from shapely.geometry.base import BaseGeometry
 
 from . import fields, qgis_layout, qgis_project, qgis_style, resources, settings
@@ -183,7 +185,7 @@ def geometry_class(geom: BaseGeometry | None) -> str | None:
     if kind in ("Polygon", "MultiPolygon"):
         return "polygon"
     if kind == "GeometryCollection":
-        dims = [geometry_class(part) for part in geom.geoms]
+        dims = [geometry_class(part) for part in cast(GeometryCollection, geom).geoms]
         for wanted in ("polygon", "line", "point"):
             if wanted in dims:
                 return wanted
@@ -196,7 +198,8 @@ def _keep_class(geom: BaseGeometry, cls: str) -> BaseGeometry:
         return geom
     from shapely.ops import unary_union
 
-    return unary_union([g for g in geom.geoms if geometry_class(g) == cls])
+    parts = cast(GeometryCollection, geom).geoms
+    return unary_union([g for g in parts if geometry_class(g) == cls])
 
 
 def _null_if_nan(series: pd.Series) -> pd.Series:
@@ -515,8 +518,9 @@ def _gpkg_geometry(geom: BaseGeometry | None, srs_id: int = 4326) -> bytes | Non
 def _promote(geom: BaseGeometry | None, multi: bool) -> BaseGeometry | None:
     if geom is None or not multi or geom.geom_type.startswith("Multi") or geom.is_empty:
         return geom
-    return {"Point": shapely.MultiPoint, "LineString": shapely.MultiLineString,
-            "Polygon": shapely.MultiPolygon}[geom.geom_type]([geom])
+    multi_type: Any = {"Point": shapely.MultiPoint, "LineString": shapely.MultiLineString,
+                       "Polygon": shapely.MultiPolygon}[geom.geom_type]
+    return multi_type([geom])
 
 
 def _write_feature_tables(path: Path, tables: list[Table]) -> None:
@@ -777,8 +781,8 @@ def _write_data_columns(con: sqlite3.Connection, tables: list[Table]) -> None:
           description TEXT,
           CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value));
     """)
-    for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
-        _register_extension(con, table, None, "gpkg_schema", SCHEMA_EXT)
+    for gpkg_table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+        _register_extension(con, gpkg_table, None, "gpkg_schema", SCHEMA_EXT)
     domains = _domains()
     for cname, codes in domains.items():
         for code, text in codes.items():
@@ -891,8 +895,8 @@ def _write_metadata(con: sqlite3.Connection, tables: list[Table], meta: dict, st
           CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),
           CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id));
     """)
-    for table in ("gpkg_metadata", "gpkg_metadata_reference"):
-        _register_extension(con, table, None, "gpkg_metadata", METADATA_EXT)
+    for gpkg_table in ("gpkg_metadata", "gpkg_metadata_reference"):
+        _register_extension(con, gpkg_table, None, "gpkg_metadata", METADATA_EXT)
     doc = json.dumps(dataset_metadata(meta, tables, bounds), ensure_ascii=False, indent=1,
                      sort_keys=True)
     cur = con.execute("INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, "
@@ -921,6 +925,7 @@ def _write_styles(con: sqlite3.Connection, tables: list[Table], stamp: str) -> N
         update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
     rows = [t for t in tables if t.style is not None]
     for table in rows:
+        assert table.style is not None  # rows are the styled tables
         geom_col = "geom" if table.geom != "none" else ""
         con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
                     "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, "
