@@ -587,7 +587,7 @@ def build(report: Path | None = None, *, city: str | None = None, name: str | No
           progress: Callable[[str], None] = lambda s: None) -> BuildResult:
     """Build every output for ``report`` (default: the Ningbo 2024 report)."""
     report = Path(report) if report else settings.default_report
-    city = city or settings.default_city
+    city = settings.canonical_city(city or settings.default_city)
     online = online or settings.use_network
     if name is None:
         name = settings.default_name if report == settings.default_report else report.stem

@@ -129,3 +129,16 @@ def city_files(city: str) -> dict[str, Path]:
         found["decisions"] = Path(found["gazetteer"]).with_name(
             Path(found["gazetteer"]).name.replace("_gazetteer.csv", "_decisions.csv"))
     return found
+
+
+def canonical_city(city: str) -> str:
+    """The name the data uses for ``city``: 宁波 and 宁波市 both give 宁波市 when the
+    data (``city_data`` or files in ``data_folders``) knows it under the full name."""
+    forms = [city] if city.endswith("市") else [city, city + "市"]
+    for form in forms:
+        if form in city_data or any(
+                (Path(folder) / f"{form}_{kind}").is_file() for folder in data_folders
+                for kind in ("gazetteer.csv", "districts.geojson")):
+            return form
+    return city
+

@@ -53,3 +53,18 @@ def test_an_installed_package_uses_the_working_directory(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(settings, "__file__", str(fake))
     assert settings._default_root() == Path.cwd()
+
+
+def test_a_city_is_found_by_its_short_name():
+    assert settings.canonical_city("宁波") == "宁波市"
+    assert settings.canonical_city("宁波市") == "宁波市"
+    assert settings.canonical_city("火星") == "火星"  # unknown: left as given
+
+
+def test_extract_with_the_short_city_name_gives_the_same_ids(tmp_path):
+    from geo.cli import main
+
+    short, full = tmp_path / "short.csv", tmp_path / "full.csv"
+    assert main(["extract", str(settings.default_report), "--city", "宁波", "-o", str(short)]) == 0
+    assert main(["extract", str(settings.default_report), "--city", "宁波市", "-o", str(full)]) == 0
+    assert short.read_bytes() == full.read_bytes()
