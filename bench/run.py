@@ -236,22 +236,26 @@ RESULT_JS = """
 """
 
 
-def measure_render(html_path: Path, repeats: int) -> dict:
-    """Navigation start → load event and first Leaflet layer, in headless Chromium."""
-    from playwright.sync_api import sync_playwright
-
-    page_bytes = html_path.read_bytes()
-    other: list[str] = []
-
+def _router(page_bytes: bytes, aborted: list[str]):
+    """Playwright route handler: the page at ORIGIN/map.html, a blank tile for every
+    image, every other request aborted (its URL appended to ``aborted``)."""
     def route(r) -> None:
-        url = r.request.url
-        if url == ORIGIN + "map.html":
+        if r.request.url == ORIGIN + "map.html":
             r.fulfill(body=page_bytes, content_type="text/html; charset=utf-8")
         elif r.request.resource_type == "image":
             r.fulfill(body=TILE_PNG, content_type="image/png")
         else:
-            other.append(url)
+            aborted.append(r.request.url)
             r.abort()
+    return route
+
+
+def measure_render(html_path: Path, repeats: int) -> dict:
+    """Navigation start → load event and first Leaflet layer, in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    other: list[str] = []
+    route = _router(html_path.read_bytes(), other)
 
     samples = []
     with sync_playwright() as pw:
@@ -300,15 +304,7 @@ def measure_phone(html_path: Path, repeats: int, throttle: float = 4.0) -> dict:
     """
     from playwright.sync_api import sync_playwright
 
-    page_bytes = html_path.read_bytes()
-
-    def route(r) -> None:
-        if r.request.url == ORIGIN + "map.html":
-            r.fulfill(body=page_bytes, content_type="text/html; charset=utf-8")
-        elif r.request.resource_type == "image":
-            r.fulfill(body=TILE_PNG, content_type="image/png")
-        else:
-            r.abort()
+    route = _router(html_path.read_bytes(), [])
 
     samples = []
     with sync_playwright() as pw:

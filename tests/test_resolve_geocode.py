@@ -111,25 +111,27 @@ def test_alias_merges_projects_and_candidates_are_kept():
     assert unresolved.empty
 
 
-def test_unresolved_has_a_reason():
-    m = _mentions([("无名新城", "urban_area", "planning", 2024, "谋划无名新城")])
+def _locate_without_gazetteer(name: str, kind: str, sentence: str):
+    """Locate one mention with no gazetteer, in a city of one county (余姚市)."""
+    m = _mentions([(name, kind, "planning", 2024, sentence)])
     matches = match_names(list(m["name"]), None, "宁波市")
     mentions, table = resolve(m, "宁波市")
     districts = gpd.GeoDataFrame({"adcode": ["1"], "name": ["余姚市"], "area_km2": [1.0]},
                                  geometry=[box(10, 10, 11, 11)], crs="EPSG:4326")
     projects, _, unresolved = locate(table, mentions, matches, None, districts, "宁波市")
+    return projects, unresolved
+
+
+def test_unresolved_has_a_reason():
+    projects, unresolved = _locate_without_gazetteer("无名新城", "urban_area", "谋划无名新城")
     assert projects.geometry.isna().all()
     assert "no county named" in unresolved.loc[0, "reason"]
 
 
 def test_road_known_only_by_its_county_is_not_a_polygon():
     """A county fallback never draws a road as the county's polygon."""
-    m = _mentions([("余姚无名连接线", "road", "planning", 2024, "谋划余姚无名连接线")])
-    matches = match_names(list(m["name"]), None, "宁波市")
-    mentions, table = resolve(m, "宁波市")
-    districts = gpd.GeoDataFrame({"adcode": ["1"], "name": ["余姚市"], "area_km2": [1.0]},
-                                 geometry=[box(10, 10, 11, 11)], crs="EPSG:4326")
-    projects, _, unresolved = locate(table, mentions, matches, None, districts, "宁波市")
+    projects, unresolved = _locate_without_gazetteer("余姚无名连接线", "road",
+                                                     "谋划余姚无名连接线")
     assert projects.geometry.isna().all()
     assert "road known only by the counties" in unresolved.loc[0, "reason"]
     assert "余姚市" in unresolved.loc[0, "reason"]
