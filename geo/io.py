@@ -293,6 +293,18 @@ def write_text(target: Path, text: str) -> Path:
     return target
 
 
+def write_or_check(target: Path, text: str, check: bool) -> int:
+    """For generator scripts: write ``text`` to ``target`` (exit code 0), or with
+    ``check`` only compare it with the file (0 if equal, 1 if it differs)."""
+    if check:
+        same = target.exists() and target.read_text(encoding="utf-8") == text
+        print("up to date" if same else f"{target} differs from a fresh build")
+        return 0 if same else 1
+    write_text(target, text)
+    print(f"wrote {target}: {len(text.encode('utf-8'))} bytes")
+    return 0
+
+
 def write_bytes(target: Path, data: bytes) -> Path:
     """Write ``data`` atomically."""
     with atomic_path(target) as tmp:

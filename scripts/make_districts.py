@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from geo import districts as gd  # noqa: E402
 from geo import settings  # noqa: E402
-from geo.io import write_text  # noqa: E402
+from geo.errors import GeoError  # noqa: E402
+from geo.io import write_or_check  # noqa: E402
 
 
 def _round(value: float, decimals: int) -> float:
@@ -109,17 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         text, figures = build(args.city, args.tolerance)
-    except gd.GeoError as exc:
+    except GeoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(figures, ensure_ascii=False, indent=1))
-    if args.check:
-        same = args.output.exists() and args.output.read_text("utf-8") == text
-        print("up to date" if same else f"{args.output} differs from a fresh build")
-        return 0 if same else 1
-    write_text(args.output, text)
-    print(f"wrote {args.output}")
-    return 0
+    return write_or_check(args.output, text, args.check)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from geo import neighbours as gn  # noqa: E402
 from geo.districts import load_districts  # noqa: E402
-from geo.io import write_text  # noqa: E402
+from geo.io import write_or_check  # noqa: E402
 from scripts.make_districts import _coords  # noqa: E402
 
 
@@ -49,13 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     districts = load_districts(args.city)
     bounds = tuple(round(float(v), 4) for v in districts.total_bounds)
     text = feature_collection(gn.cnmaps_neighbours(args.city, bounds))
-    if args.check:
-        same = args.output.exists() and args.output.read_text(encoding="utf-8") == text
-        print("up to date" if same else f"{args.output} differs from a fresh build")
-        return 0 if same else 1
-    write_text(args.output, text)
-    print(f"wrote {args.output}: {len(text.encode('utf-8'))} bytes")
-    return 0
+    return write_or_check(args.output, text, args.check)
 
 
 if __name__ == "__main__":
