@@ -11,7 +11,8 @@ where ``source`` is the research trail: the loader keeps it as ``source_notes``
 and derives the public ``source`` label and ``source_url`` from it
 (:func:`geo.provenance.public_source`); optionally followed by
 ``published_length_km, published_area_km2, measure_note`` (a figure the source
-states, and why the geometry may differ).
+states, and why the geometry may differ) and ``stations`` (a line drawn through
+the stations of the city's station table, in order, see :mod:`geo.stations`).
 The loader also refuses axis-aligned boxes and roads drawn as polygons, and a
 geometry whose length (area) is more than 25 % (30 %) off its published figure
 unless ``measure_note`` says why.
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import cast
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 from shapely import wkt as shapely_wkt
 from shapely.geometry import Polygon
@@ -38,6 +40,7 @@ from .districts import union_of
 from .errors import GazetteerError
 from .provenance import FLAGGED_LABEL, glued_links, public_source
 from .schema import KINDS, LAND_KINDS, PRECISIONS
+from .stations import agrees, line_through, split_names
 
 #: Columns the CSV must have, in the documented order.
 CSV_COLUMNS: tuple[str, ...] = (
@@ -48,10 +51,14 @@ CSV_COLUMNS: tuple[str, ...] = (
 #: geometry may legitimately differ from them.
 OPTIONAL_COLUMNS: tuple[str, ...] = ("published_length_km", "published_area_km2", "measure_note")
 
+#: Optional column: the stations a line is drawn through, in order (``a|b|c``).
+STATIONS_COLUMN = "stations"
+
 #: Columns of the returned GeoDataFrame.
 COLUMNS: tuple[str, ...] = (
     "row", "name", "aliases", "kind", "name_en", "precision", "source", "source_url",
-    "source_notes", "district", *OPTIONAL_COLUMNS, "geometry",
+    "source_notes", "district", *OPTIONAL_COLUMNS, STATIONS_COLUMN, "cited_vertices",
+    "geometry",
 )
 
 #: Largest allowed relative difference between a line's length (a polygon's
@@ -75,7 +82,8 @@ CHINA_BBOX: tuple[float, float, float, float] = (73.0, 3.0, 136.0, 54.0)
 DISTRICT_TOLERANCE_KM = 2.0
 
 
-def load_gazetteer(path: Path, *, districts: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+def load_gazetteer(path: Path, *, districts: gpd.GeoDataFrame | None = None,
+                   stations: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
     """Read and validate the gazetteer at ``path``.
 
     Parameters
@@ -89,6 +97,11 @@ def load_gazetteer(path: Path, *, districts: gpd.GeoDataFrame | None = None) -> 
         :data:`DISTRICT_TOLERANCE_KM` of them, or within
         ``settings.coastal_buffer_km`` when it lies offshore (outside all
         districts).
+    stations
+        Optional station table (:func:`geo.stations.load_stations`).  When
+        given, every row with a ``stations`` cell must be the line through those
+        stations, may be ``surveyed`` only if every station is cited, and gets
+        ``cited_vertices`` (``k/n``); without it ``cited_vertices`` is empty.
 
     Returns
     -------
@@ -98,6 +111,8 @@ def load_gazetteer(path: Path, *, districts: gpd.GeoDataFrame | None = None) -> 
     path = Path(path)
     records = [_parse_row(path, line, raw) for line, raw in _read_rows(path)]
     _check_duplicates(path, records)
+    for record in records:
+        _check_stations(path, record, stations)
     gdf = gpd.GeoDataFrame(records, columns=list(COLUMNS), geometry="geometry", crs="EPSG:4326")
     if districts is not None:
         check_districts(gdf, districts, path=path)
@@ -231,8 +246,34 @@ def _parse_row(path: Path, line: int, raw: dict[str, str]) -> dict[str, object]:
         "name_en": _cell(raw, "name_en"), "precision": precision, "source": public.label,
         "source_url": public.url, "source_notes": source,
         "district": SEPARATOR.join(_split(_cell(raw, "district"))), **published,
-        "measure_note": note, "geometry": geometry,
+        "measure_note": note, STATIONS_COLUMN: SEPARATOR.join(split_names(
+            _cell(raw, STATIONS_COLUMN))), "cited_vertices": "", "geometry": geometry,
     }
+
+
+def _check_stations(path: Path, record: dict[str, object], stations: pd.DataFrame | None
+                    ) -> None:
+    """A line drawn through stations must still be that line; count its cited vertices."""
+    names = split_names(str(record[STATIONS_COLUMN]))
+    if not names or stations is None:
+        return
+    name, line = str(record["name"]), int(cast(int, record["row"]))
+    try:
+        drawn, cited = line_through(stations, names, name)
+    except KeyError as exc:
+        raise GazetteerError(f"row {name!r}: station {exc.args[0]!r} is not in the station"
+                             " table", path=path, line=line,
+                             fix="add the station (with its source) to the station table, or"
+                             " correct the name") from None
+    if not agrees(cast(BaseGeometry, record["geometry"]), drawn, settings.metric_crs):
+        raise GazetteerError(f"row {name!r}: its wkt is not the line through its stations",
+                             path=path, line=line,
+                             fix="redraw it: python scripts/draw_station_lines.py")
+    if record["precision"] == "surveyed" and cited < len(names):
+        raise GazetteerError(f"row {name!r}: surveyed, but only {cited} of {len(names)}"
+                             " stations have a cited coordinate", path=path, line=line,
+                             fix="cite the other stations, or lower the precision to schematic")
+    record["cited_vertices"] = f"{cited}/{len(names)}"
 
 
 #: Geometry types a gazetteer row may have (one layer type each: point, line, polygon).

@@ -159,6 +159,7 @@ def locate(projects: pd.DataFrame, mentions: pd.DataFrame, matches: dict[str, li
                           published_length_km=g.get("published_length_km"),
                           published_area_km2=g.get("published_area_km2"),
                           measure_note=g.get("measure_note", "") or "",
+                          cited_vertices=g.get("cited_vertices", "") or "",
                           match_rule=chosen.rule, name_en=g.get("name_en", "") or "",
                           kind=g["kind"], gazetteer_index=chosen.row)
         else:

@@ -81,7 +81,7 @@ PROJECT_FIELDS = [
     "section_title", "districts", "precision", "source", "source_url", "source_notes",
     "match_rule", "n_mentions",
     "length_km", "area_km2", "published_length_km", "published_area_km2", "measure_note",
-    "merged_into",
+    "cited_vertices", "merged_into",
     "stage_at_report", "stage_inferred", "target", "target_year", "promise_outcome",
 ]
 
@@ -331,6 +331,21 @@ def _attribute_table(name: str, frame: pd.DataFrame, columns: Iterable[str], tit
                  sld=qgis_style.table_sld(name))
 
 
+def _station_table(stations: gpd.GeoDataFrame) -> Table:
+    """The stations the lines are drawn through (hidden at first; a reference layer)."""
+    cols = [c for c in stations.columns if c != stations.geometry.name]
+    frame = gpd.GeoDataFrame(_nulls(pd.DataFrame(stations[cols]).reset_index(drop=True)),
+                             geometry=list(stations.geometry), crs="EPSG:4326")
+    return Table(name="stations", frame=frame, geom="point",
+                 title="车站 Stations the lines are drawn through", group="参考 Reference",
+                 visible=False,
+                 description="station coordinates the rail and metro lines are drawn through:"
+                             " basis 'cited' (a source states it) or 'knowledge' (placed from"
+                             " knowledge, unverified)",
+                 style=qgis_style.stations_style(["fid", *cols], _alias_map()),
+                 sld=qgis_style.stations_sld("stations"))
+
+
 def _district_tables(districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame) -> list[Table]:
     group = "行政区 Districts"
     d_cols = [c for c in districts.columns if c != districts.geometry.name]
@@ -385,15 +400,19 @@ def plan_tables(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
                 sections: pd.DataFrame, unresolved: pd.DataFrame, candidates: pd.DataFrame,
                 districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame,
                 reference: pd.DataFrame | None = None,
-                promises: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> list[Table]:
+                promises: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                stations: gpd.GeoDataFrame | None = None) -> list[Table]:
     """Every table of the GeoPackage, in the order they are written and listed.
 
     ``reference`` (optional, :data:`geo.survey.COMPARISON_COLUMNS`): the
     gazetteer's check against independent coordinates; a ``reference_check``
-    table when it has rows."""
+    table when it has rows.  ``stations`` (optional,
+    :func:`geo.stations.station_layer`): a ``stations`` point layer when it has rows."""
     enriched = project_attributes(projects)
     tables = _theme_tables(enriched)
     tables += _district_tables(districts, summary)
+    if stations is not None and len(stations):
+        tables.append(_station_table(stations))
     project_cols = [*PROJECT_FIELDS, "geometry_type", "layer", "theme_layer"]
     tables += [
         _attribute_table("projects", enriched, project_cols, "项目 Projects (all)",
@@ -641,7 +660,8 @@ def write_geopackage(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.Dat
                      candidates: pd.DataFrame, districts: gpd.GeoDataFrame,
                      summary: gpd.GeoDataFrame, meta: dict,
                      reference: pd.DataFrame | None = None,
-                     promises: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> Path:
+                     promises: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                     stations: gpd.GeoDataFrame | None = None) -> Path:
     """Write the project GeoPackage to ``path`` atomically and return ``path``.
 
     See the module docstring for the layers and tables.  ``meta`` needs the
@@ -652,7 +672,7 @@ def write_geopackage(path: Path, *, projects: gpd.GeoDataFrame, mentions: pd.Dat
         write_geopackage_file(tmp, final_name=path.name, projects=projects, mentions=mentions,
                               sections=sections, unresolved=unresolved, candidates=candidates,
                               districts=districts, summary=summary, meta=meta,
-                              reference=reference, promises=promises)
+                              reference=reference, promises=promises, stations=stations)
     return path
 
 
@@ -661,14 +681,16 @@ def write_geopackage_file(tmp: Path, *, final_name: str, projects: gpd.GeoDataFr
                           unresolved: pd.DataFrame, candidates: pd.DataFrame,
                           districts: gpd.GeoDataFrame, summary: gpd.GeoDataFrame,
                           meta: dict, reference: pd.DataFrame | None = None,
-                     promises: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> Path:
+                          promises: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                          stations: gpd.GeoDataFrame | None = None) -> Path:
     """Write the GeoPackage to the temporary file ``tmp`` that will be renamed to
     ``final_name`` (the embedded project refers to the final name); not atomic by
     itself — :func:`write_geopackage` and the pipeline wrap it in ``atomic_path``."""
     _check_inputs(projects, mentions, sections, unresolved, candidates, districts, meta)
     tables = plan_tables(projects=projects, mentions=mentions, sections=sections,
                          unresolved=unresolved, candidates=candidates, districts=districts,
-                         summary=summary, reference=reference, promises=promises)
+                         summary=summary, reference=reference, promises=promises,
+                         stations=stations)
     try:
         stored = [t for t in tables if t.stored]
         spatial = [t for t in stored if t.geom != "none"]

@@ -26,7 +26,7 @@ from . import __version__, resources, settings
 from .checks import check_projects
 from .claims import add_claims, apply_claims, resolve_report_year
 from .districts import allocate, districts_column, load_districts, summarise
-from .errors import GeoError, ReportError
+from .errors import GazetteerError, GeoError, ReportError
 from .extract import extract
 from .gazetteer import load_gazetteer
 from .geocode import locate, match_names, own_sentences, same_site, unplace_merged
@@ -45,6 +45,7 @@ from .parallel import Worker
 from .report import parse, read_report
 from .resolve import merge_projects, resolve
 from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
+from .stations import load_stations, station_layer, station_references
 from .survey import compare_with_reference, empty_comparison, load_reference, round_to_precision
 
 if TYPE_CHECKING:  # imported lazily: osmnx is optional
@@ -91,6 +92,8 @@ class Stages:
     #: promise tracker tables (geo.tracker); a single report is a series of one
     series_stages: pd.DataFrame | None = None
     promises: pd.DataFrame | None = None
+    #: the stations the gazetteer's lines are drawn through (geo.stations.station_layer)
+    stations: gpd.GeoDataFrame | None = None
 
     @property
     def meta(self) -> dict:
@@ -179,12 +182,15 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
                         ("neighbours", city, _file_key(city_files.get("neighbours")),
                          _file_key(districts_path)),
                         load_neighbours, city, districts)
+    own_gazetteer = gazetteer_path is None or gazetteer_path == city_files.get("gazetteer")
     gazetteer_path = gazetteer_path or city_files.get("gazetteer")
     gazetteer = None
+    stations = _station_table(city_files.get("stations") if own_gazetteer else None)
     if gazetteer_path is not None and Path(gazetteer_path).exists():
-        key = ("gazetteer", _file_key(gazetteer_path), _file_key(districts_path), city)
+        key = ("gazetteer", _file_key(gazetteer_path), _file_key(districts_path), city,
+               _file_key(city_files.get("stations") if own_gazetteer else None))
         gazetteer = _timed(timings, "gazetteer", _cached, key, load_gazetteer,
-                           Path(gazetteer_path), districts=districts)
+                           Path(gazetteer_path), districts=districts, stations=stations)
     elif gazetteer_path is not None:
         raise GeoError("gazetteer file not found", path=gazetteer_path,
                        fix="restore it or remove the city's entry from geo.settings.city_data")
@@ -220,22 +226,34 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     checks = _timed(timings, "checks", check_projects, active, districts, city,
                     own_sentences(mentions), neighbours)
     reference = _timed(timings, "checks", _reference_check, gazetteer,
-                       city_files.get("reference") if gazetteer_path == city_files.get("gazetteer")
-                       else None)
+                       city_files.get("reference") if own_gazetteer else None, stations)
     stages = Stages(name, city, report, hashlib.sha256(text.encode("utf-8")).hexdigest(), doc,
                     sections, mentions, projects, candidates, unresolved, districts, allocation,
                     summary, checks, reference, timings, list(doc.warnings), online_result)
     set_promises(stages, *_series_of_one(stages))
+    if stations is not None and gazetteer is not None:
+        stages.stations = station_layer(stations, gazetteer)
     c = stages.counts()
     progress(f"geocode: {c['located']} located, {c['unresolved']} unresolved "
              f"({_precision_breakdown(projects)})")
     for _, row in checks.iterrows():
         progress(f"warning: check {row['check']} failed for {row['name']}: {row['detail']}")
-    for _, row in reference[~reference["within"].astype(bool)].iterrows():
-        progress(f"warning: gazetteer row {row['name']} lies {row['distance_m']:.0f} m from "
-                 f"{row['feature']} (its precision {row['precision']} allows "
-                 f"{row['tolerance_m']:.0f} m)")
+    _refuse_failed_references(reference, gazetteer_path)
     return stages
+
+
+def _refuse_failed_references(reference: pd.DataFrame, path: Path | None) -> None:
+    """A precision class that fails its tolerance on an evidence point is a data
+    error: the row promises a distance it does not keep."""
+    failed = reference[~reference["within"].astype(bool)]
+    if len(failed):
+        row = failed.iloc[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise GazetteerError(
+            f"gazetteer row {row['name']!r} lies {row['distance_m']:.0f} m from"
+            f" {row['feature']}, but its precision {row['precision']} promises"
+            f" {row['tolerance_m']:.0f} m{more}", path=path,
+            fix="redraw the row through better coordinates, or lower its precision")
 
 
 def _series_of_one(stages: Stages) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -253,11 +271,29 @@ def set_promises(stages: Stages, table: pd.DataFrame, promises: pd.DataFrame) ->
         list(stages.projects["project_id"]), promises)
 
 
-def _reference_check(gazetteer: gpd.GeoDataFrame | None, path: Path | None) -> pd.DataFrame:
-    """Compare the gazetteer with the city's reference coordinates, if it has any."""
-    if gazetteer is None or path is None or not Path(path).exists():
+def _station_table(path: Path | None) -> pd.DataFrame | None:
+    """The city's station table, if it has one."""
+    if path is None or not Path(path).exists():
+        return None
+    return load_stations(Path(path))
+
+
+def _reference_check(gazetteer: gpd.GeoDataFrame | None, path: Path | None,
+                     stations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Compare the gazetteer with the city's reference coordinates and with the
+    cited stations its lines are drawn through (leave-one-out), if it has any."""
+    if gazetteer is None:
         return empty_comparison()
-    return compare_with_reference(gazetteer, load_reference(Path(path)), path=path)
+    parts = []
+    if path is not None and Path(path).exists():
+        parts.append(load_reference(Path(path)))
+    if stations is not None:
+        parts.append(station_references(gazetteer, stations))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_comparison()
+    return compare_with_reference(gazetteer, pd.concat(parts, ignore_index=True),
+                                  path=path or "station table")
 
 
 #: Districts and gazetteers already read in this process, keyed by file identity.
@@ -311,8 +347,8 @@ def _finish_projects(projects: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gp
                                                ).where(polys)
     for column in ("published_length_km", "published_area_km2"):
         projects[column] = pd.to_numeric(projects.get(column), errors="coerce")
-    projects["measure_note"] = projects.get("measure_note", pd.Series("", index=projects.index)
-                                            ).fillna("")
+    for column in ("measure_note", "cited_vertices"):
+        projects[column] = projects.get(column, pd.Series("", index=projects.index)).fillna("")
     projects["status_year"] = projects["status_year"].astype("Int64")
     projects["target_year"] = projects["target_year"].astype("Int64")
     projects = projects.sort_values("first_start", kind="stable").reset_index(drop=True)
@@ -519,7 +555,7 @@ def _write_geopackage(stages: Stages, paths: dict[str, Path]) -> None:
                      sections=stages.sections, unresolved=stages.unresolved,
                      candidates=stages.candidates, districts=stages.districts,
                      summary=stages.summary, meta=stages.meta, reference=stages.reference,
-                     promises=_promise_frames(stages))
+                     promises=_promise_frames(stages), stations=stages.stations)
     stages.timings["write_gpkg"] = time.perf_counter() - t0
 
 

@@ -95,7 +95,7 @@ PROJECTS = [
     "status_label_en", "status_year", "status_phrase", "part", "section", "section_title",
     "geometry_type", "precision", "source", "source_url", "source_notes", "match_rule",
     "districts", "n_mentions", "length_km", "area_km2", "published_length_km",
-    "published_area_km2", "measure_note", "merged_into",
+    "published_area_km2", "measure_note", "cited_vertices", "merged_into",
     "stage_at_report", "stage_inferred", "target", "target_year", "promise_outcome",
 ]
 

@@ -55,6 +55,7 @@ city_data: dict[str, dict[str, Path]] = {
         "gazetteer": _data_file("ningbo_gazetteer.csv"),
         "districts": _data_file("ningbo_districts.geojson"),
         "reference": _data_file("ningbo_reference.csv"),
+        "stations": _data_file("ningbo_stations.csv"),
         "neighbours": _data_file("ningbo_neighbours.geojson"),
     },
 }
@@ -110,13 +111,14 @@ def city_files(city: str) -> dict[str, Path]:
 
     A file ``<城市名>_<kind>.<ext>`` (or without 市: ``临江_gazetteer.csv``) in one of
     ``data_folders`` is found without any code change; kinds are ``gazetteer``
-    (.csv), ``districts`` (.geojson), ``reference`` (.csv), ``decisions`` (.csv) and
+    (.csv), ``districts`` (.geojson), ``reference`` (.csv), ``stations`` (.csv, station
+    coordinates lines are drawn through), ``decisions`` (.csv) and
     ``neighbours`` (.geojson, the other cities' land, scripts/make_neighbours.py).
     """
     found = dict(city_data.get(city, {}))
     short = city[:-1] if city.endswith("市") and len(city) > 2 else city
     for kind, ext in (("gazetteer", "csv"), ("districts", "geojson"), ("reference", "csv"),
-                      ("decisions", "csv"), ("neighbours", "geojson")):
+                      ("stations", "csv"), ("decisions", "csv"), ("neighbours", "geojson")):
         if kind in found:
             continue
         for folder in data_folders:

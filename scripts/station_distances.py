@@ -1,14 +1,19 @@
-"""Per-line distances between cited station coordinates and the drawn lines.
+#!/usr/bin/env python3
+"""Per-line figures of the rail and metro lines drawn through the station table.
 
-Reads the gazetteer and the reference table, measures every independent and
-leave-one-out reference point (``geo.survey.compare_with_reference``) and prints,
-per metro or rail line, how many points were measured and their median, 90th
-percentile and largest distance in metres.  With ``--against REV`` it also
-measures the cited station coordinates of ``data/raw/ningbo_metro_stations.csv``
-against the gazetteer as it was at git revision REV (for example the drawn lines
-before they were redrawn through those stations).
+    python scripts/station_distances.py [--city 宁波市] [--against REV]
 
-Usage: ``python scripts/station_distances.py [--against REV]``
+For every gazetteer line with a ``stations`` cell it prints:
+
+* ``stations`` / ``cited``: how many vertices it has and how many are cited;
+* ``independent``: reference points of the line not used to draw it (``use`` =
+  check), and their median and largest distance to the line in metres;
+* ``loo``: the cited interior stations measured leave-one-out (the distance
+  from a station to the line drawn without it): how far the line strays
+  between stations, a diagnostic only - a drawn point is no evidence for its line.
+
+With ``--against REV`` it also measures every cited station against the line as
+drawn at git revision REV (for example before the lines were redrawn).
 """
 
 from __future__ import annotations
@@ -19,90 +24,83 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
-
-from geo.gazetteer import load_gazetteer
-from geo.survey import compare_with_reference, load_reference
+from shapely.geometry import LineString, Point
 
 ROOT = Path(__file__).resolve().parent.parent
-GAZETTEER = ROOT / "data/raw/ningbo_gazetteer.csv"
-REFERENCE = ROOT / "data/raw/ningbo_reference.csv"
-STATIONS = ROOT / "data/raw/ningbo_metro_stations.csv"
-LINEAR_KINDS = ("metro", "rail")
+sys.path.insert(0, str(ROOT))
+
+from geo import settings  # noqa: E402
+from geo.gazetteer import load_gazetteer  # noqa: E402
+from geo.stations import load_stations, lookup, split_names  # noqa: E402
+from geo.survey import compare_with_reference, load_reference  # noqa: E402
 
 
-def summarise(frame: pd.DataFrame, column: str = "distance_m") -> pd.DataFrame:
-    """Count, median, p90 and max of ``column`` per ``name``."""
+def _stats(values: list[float]) -> str:
+    if not values:
+        return "-"
+    arr = np.asarray(values)
+    return (f"{len(arr)}: median {np.median(arr):.0f} m, p90 {np.percentile(arr, 90):.0f} m,"
+            f" max {arr.max():.0f} m")
+
+
+def _metric(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    series = gpd.GeoSeries([Point(p) for p in points], crs="EPSG:4326").to_crs(
+        settings.metric_crs)
+    return [(p.x, p.y) for p in series]
+
+
+def table(files: dict[str, Path], old_wkt: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per line drawn through stations (see the module docstring)."""
+    stations = load_stations(files["stations"])
+    gazetteer = load_gazetteer(files["gazetteer"], stations=stations)
+    checks = pd.DataFrame()
+    if "reference" in files and Path(files["reference"]).exists():
+        checks = compare_with_reference(gazetteer, load_reference(files["reference"]))
+        checks = checks[checks["method"] == "independent"]
     rows = []
-    for name, part in frame.groupby("name", sort=True):
-        values = part[column].to_numpy(dtype=float)
-        rows.append({"name": name, "points": len(values),
-                     "median_m": round(float(np.median(values))),
-                     "p90_m": round(float(np.percentile(values, 90))),
-                     "max_m": round(float(values.max()))})
-    return pd.DataFrame(rows, columns=["name", "points", "median_m", "p90_m", "max_m"])
+    for _, line in gazetteer[gazetteer["stations"] != ""].iterrows():
+        names = split_names(line["stations"])
+        found = [lookup(stations, n, line["name"]) for n in names]
+        cited = [bool(s is not None and s["counts_as_cited"]) for s in found]
+        xy = _metric([(float(s["lon"]), float(s["lat"])) for s in found if s is not None])
+        loo = [Point(xy[i]).distance(LineString(xy[:i] + xy[i + 1:]))
+               for i in range(1, len(xy) - 1) if cited[i]]
+        own = checks[checks["name"] == line["name"]] if len(checks) else checks
+        row = {"line": line["name"], "stations": len(names), "cited": sum(cited),
+               "independent": _stats(list(own["distance_m"])) if len(own) else "-",
+               "loo": _stats(loo)}
+        if old_wkt is not None and line["name"] in old_wkt:
+            from shapely import wkt
+
+            old = gpd.GeoSeries([wkt.loads(old_wkt[line["name"]])], crs="EPSG:4326").to_crs(
+                settings.metric_crs).iloc[0]
+            row["before"] = _stats([old.distance(Point(p)) for p, c in zip(xy, cited,
+                                                                           strict=True) if c])
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
-def current() -> pd.DataFrame:
-    """Independent and leave-one-out distances of the reference table, per line."""
-    gazetteer = load_gazetteer(GAZETTEER)
-    comparison = compare_with_reference(gazetteer, load_reference(REFERENCE), path=REFERENCE)
-    kinds = gazetteer.set_index("name")["kind"]
-    measured = comparison[comparison["method"].isin(["independent", "leave-one-out"])]
-    measured = measured[measured["name"].map(kinds).isin(LINEAR_KINDS)]
-    return summarise(measured)
-
-
-def against(revision: str) -> pd.DataFrame:
-    """Distances from the cited stations of each line (as named in its source) to the
-    line as drawn at git ``revision``."""
-    text = subprocess.run(["git", "show", f"{revision}:data/raw/ningbo_gazetteer.csv"],
-                          cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    old_path = ROOT / ".station_distances_old.csv"
-    old_path.write_text(text, encoding="utf-8")
-    try:
-        old = load_gazetteer(old_path)
-    finally:
-        old_path.unlink()
-    stations = pd.read_csv(STATIONS, dtype={"name": str})
-    points = {row.name: (row.lon, row.lat) for row in stations.itertuples()}
-    new = load_gazetteer(GAZETTEER).set_index("name")
-    rows = []
-    for line in old[old["kind"].isin(LINEAR_KINDS)].itertuples():
-        if line.name not in new.index:
-            continue
-        marker = "stations in order: "
-        source = str(new.loc[line.name, "source_notes"])
-        if marker not in source:
-            continue
-        names = [n.strip() for n in source.split(marker, 1)[1].split(";")[0].split(",")]
-        reference = pd.DataFrame(
-            [{"name": line.name, "feature": n, "lon": points[n][0], "lat": points[n][1],
-              "source": "stations file", "use": "check"} for n in names if n in points])
-        if reference.empty:
-            continue
-        rows.append(compare_with_reference(old, reference))
-    if not rows:
-        return summarise(pd.DataFrame(columns=["name", "distance_m"]))
-    return summarise(pd.concat(rows))
+def _old_wkt(revision: str, path: Path) -> dict[str, str]:
+    text = subprocess.run(["git", "show", f"{revision}:{path.relative_to(ROOT)}"], cwd=ROOT,
+                          check=True, capture_output=True, text=True).stdout
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    return dict(zip(frame["name"], frame["wkt"], strict=True))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the per-line tables."""
+    """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", help="git revision of the gazetteer to measure the cited"
-                        " stations against")
+    parser.add_argument("--city", default=settings.default_city)
+    parser.add_argument("--against", metavar="REV", help="also measure the lines of REV")
     args = parser.parse_args(argv)
-    buffer = io.StringIO()
-    print("reference points (independent + leave-one-out) per line:", file=buffer)
-    print(current().to_string(index=False), file=buffer)
-    if args.against:
-        print(f"\ncited stations vs lines as drawn at {args.against}:", file=buffer)
-        print(against(args.against).to_string(index=False), file=buffer)
-    sys.stdout.write(buffer.getvalue())
+    files = settings.city_files(args.city)
+    old = _old_wkt(args.against, Path(files["gazetteer"])) if args.against else None
+    print(table(files, old).to_string(index=False))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -82,7 +82,7 @@ def _project_frame() -> gpd.GeoDataFrame:
             "precision": "site" if geom else "", "source": "test",
             "source_url": "https://example.org/a" if geom else "", "source_notes": "test notes",
             "published_length_km": None, "published_area_km2": None, "measure_note": "",
-            "match_rule": "exact",
+            "cited_vertices": "", "match_rule": "exact",
             "districts": "海曙区" if geom else "", "n_mentions": 1 if pid[-1] != "1" else 2,
             "length_km": 999.0, "area_km2": 999.0, "merged_into": "", "geometry": geom,
             "stage_at_report": status, "stage_inferred": False, "target": "none",

@@ -10,12 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 from geo import settings
 from geo.errors import GazetteerError
 from geo.gazetteer import load_gazetteer
+from geo.stations import load_stations, station_references
 from geo.survey import (
     COMPARISON_COLUMNS,
     REFERENCE_COLUMNS,
@@ -28,6 +30,7 @@ from geo.survey import (
 RAW = settings.root / "data" / "raw"
 GAZETTEER = RAW / "ningbo_gazetteer.csv"
 REFERENCE = RAW / "ningbo_reference.csv"
+STATIONS = RAW / "ningbo_stations.csv"
 HEADER = ",".join(REFERENCE_COLUMNS)
 
 
@@ -126,8 +129,13 @@ def test_bad_header_and_missing_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def ningbo_comparison():
-    return compare_with_reference(load_gazetteer(GAZETTEER), load_reference(REFERENCE),
-                                  path=REFERENCE)
+    """The build's reference check: the reference table plus the cited stations the
+    lines are drawn through (listed as drawn points)."""
+    stations = load_stations(STATIONS)
+    gazetteer = load_gazetteer(GAZETTEER, stations=stations)
+    points = pd.concat([load_reference(REFERENCE), station_references(gazetteer, stations)],
+                       ignore_index=True)
+    return compare_with_reference(gazetteer, points, path=REFERENCE)
 
 
 def test_ningbo_gazetteer_agrees_with_reference(ningbo_comparison):
@@ -152,6 +160,8 @@ def test_reference_covers_the_kinds_that_get_surveyed(ningbo_comparison):
     assert {"metro", "rail", "airport"} <= kinds
     metro_refs = ningbo_comparison[ningbo_comparison["name"].str.startswith("轨道交通")]
     assert len(metro_refs) >= 10 and metro_refs["name"].nunique() >= 4
+    independent = metro_refs[metro_refs["method"] == "independent"]
+    assert len(independent) >= 5, "metro lines need checks not used to draw them"
 
 
 def test_airport_matches_airportsdata():
