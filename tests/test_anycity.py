@@ -312,7 +312,9 @@ def test_city_files_found_by_name_without_code(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "data_folders", [tmp_path])
     (tmp_path / "青川市_gazetteer.csv").write_text("x", "utf-8")
     (tmp_path / "青川_districts.geojson").write_text("x", "utf-8")
+    (tmp_path / "青川市_stations.csv").write_text("x", "utf-8")
     files = settings.city_files("青川市")
+    assert files["stations"] == tmp_path / "青川市_stations.csv"
     assert files["gazetteer"] == tmp_path / "青川市_gazetteer.csv"
     assert files["districts"] == tmp_path / "青川_districts.geojson"
     assert files["decisions"] == tmp_path / "青川市_decisions.csv"
