@@ -108,9 +108,10 @@ def _format_reference(reference: pd.DataFrame) -> list[str]:
     within = reference["within"].astype(str).str.lower().isin(("true", "1"))
     method = reference.get("method", pd.Series("independent", index=reference.index)).astype(str)
     evidence = method.isin(("independent", "leave-one-out"))
+    drawn = int((~evidence).sum())
     lines = [f"reference check: {int((within & evidence).sum())}/{int(evidence.sum())} evidence"
-             f" points within their class's tolerance ({int((~evidence).sum())} drawn-through"
-             " points without a verdict)"]
+             " points (independent or leave-one-out) within their class's tolerance"
+             + (f" ({drawn} drawn-through points without a verdict)" if drawn else "")]
     for row in class_summary(reference.assign(method=method)).itertuples():
         if row.checks:
             verdict = "holds" if row.within == row.checks else "FAILS"

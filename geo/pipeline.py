@@ -45,7 +45,7 @@ from .parallel import Worker
 from .report import parse, read_report
 from .resolve import merge_projects, resolve
 from .schema import MENTIONS, PROJECTS, PROJECTS_CSV, check_columns
-from .stations import load_stations, station_layer, station_references
+from .stations import load_stations, station_layer
 from .survey import compare_with_reference, empty_comparison, load_reference, round_to_precision
 
 if TYPE_CHECKING:  # imported lazily: osmnx is optional
@@ -226,7 +226,7 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     checks = _timed(timings, "checks", check_projects, active, districts, city,
                     own_sentences(mentions), neighbours)
     reference = _timed(timings, "checks", _reference_check, gazetteer,
-                       city_files.get("reference") if own_gazetteer else None, stations)
+                       city_files.get("reference") if own_gazetteer else None)
     stages = Stages(name, city, report, hashlib.sha256(text.encode("utf-8")).hexdigest(), doc,
                     sections, mentions, projects, candidates, unresolved, districts, allocation,
                     summary, checks, reference, timings, list(doc.warnings), online_result)
@@ -278,22 +278,17 @@ def _station_table(path: Path | None) -> pd.DataFrame | None:
     return load_stations(Path(path))
 
 
-def _reference_check(gazetteer: gpd.GeoDataFrame | None, path: Path | None,
-                     stations: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Compare the gazetteer with the city's reference coordinates and with the
-    cited stations its lines are drawn through (leave-one-out), if it has any."""
-    if gazetteer is None:
+def _reference_check(gazetteer: gpd.GeoDataFrame | None, path: Path | None) -> pd.DataFrame:
+    """Compare the gazetteer with the city's reference coordinates, if it has any.
+
+    Only evidence is kept: independent points and leave-one-out measures (the
+    ``method`` column says which).  A point a geometry was drawn through is no
+    evidence for it and is not listed; the stations lines are drawn through are
+    in the ``stations`` layer instead."""
+    if gazetteer is None or path is None or not Path(path).exists():
         return empty_comparison()
-    parts = []
-    if path is not None and Path(path).exists():
-        parts.append(load_reference(Path(path)))
-    if stations is not None:
-        parts.append(station_references(gazetteer, stations))
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return empty_comparison()
-    return compare_with_reference(gazetteer, pd.concat(parts, ignore_index=True),
-                                  path=path or "station table")
+    comparison = compare_with_reference(gazetteer, load_reference(Path(path)), path=path)
+    return comparison[comparison["method"] != "drawn"].reset_index(drop=True)
 
 
 #: Districts and gazetteers already read in this process, keyed by file identity.

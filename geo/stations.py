@@ -13,9 +13,9 @@ through those stations (:func:`line_through`; ``scripts/draw_station_lines.py``
 writes the WKT, the gazetteer loader checks it still agrees).  Its
 ``cited_vertices`` says how many of the vertices are cited (``23/25``); only a
 line whose every vertex is cited may be ``surveyed``.  Every cited station a
-line is drawn through is listed in the reference check as a drawn point of that
-line (:func:`station_references`): no evidence either way.  Evidence comes from
-independent coordinates in the reference table (``use`` = ``check``).
+line is drawn through is no evidence for it: the stations are shown as their own
+layer (:func:`station_layer`), and evidence comes from independent coordinates in
+the reference table (``use`` = ``check``, :mod:`geo.survey`).
 
 A coordinate may belong to one line's platform (``line`` names the gazetteer
 row): interchange stations have one platform per line, a few hundred metres
@@ -185,27 +185,6 @@ def agrees(geom: BaseGeometry, drawn: LineString, metric_crs: str) -> bool:
                          crs="EPSG:4326").to_crs(metric_crs)
     n = len(drawn.coords)
     return all(pair.iloc[i].distance(pair.iloc[n + i]) <= AGREE_M for i in range(n))
-
-
-def station_references(gazetteer: pd.DataFrame, stations: pd.DataFrame) -> pd.DataFrame:
-    """Reference points (format of :func:`geo.survey.load_reference`, ``use`` =
-    ``vertex``): every cited station of every gazetteer line drawn through
-    stations.  They are listed in the reference check as drawn points (no
-    verdict): a point a line is drawn through is no evidence for it."""
-    rows = []
-    if "stations" in gazetteer.columns:
-        for _, line in gazetteer.iterrows():
-            for name in split_names(str(line.get("stations") or "")):
-                station = lookup(stations, name, str(line["name"]))
-                if station is None or not station["counts_as_cited"]:
-                    continue
-                rows.append({"row": int(station["row"]), "name": line["name"],
-                             "feature": f"{name.removesuffix('站')}站 (station table)",
-                             "lon": float(station["lon"]), "lat": float(station["lat"]),
-                             "source": station["source_label"]
-                             + (f" {station['source_url']}" if station["source_url"] else ""),
-                             "use": "vertex"})
-    return pd.DataFrame(rows, columns=["row", "name", "feature", "lon", "lat", "source", "use"])
 
 
 #: Columns of the station layer (GeoPackage ``stations``), besides the geometry.

@@ -44,11 +44,6 @@ REFERENCE_COLUMNS: tuple[str, ...] = ("name", "feature", "lon", "lat", "source")
 USE_COLUMN = "use"
 USES: tuple[str, ...] = ("check", "drawn")
 
-#: ``use`` of the points :func:`geo.stations.station_references` adds: a station a
-#: line is drawn through, listed (method ``drawn``) but no evidence either way; a
-#: line drawn through every station would only be measured for straightness.
-STATION_VERTEX = "vertex"
-
 #: How close (metres) a line vertex must be to a ``drawn`` point to count as
 #: drawn through it (and be left out in the leave-one-out measure).
 DRAWN_VERTEX_M = 25.0
@@ -191,11 +186,8 @@ def _measured_geometry(geom: BaseGeometry, point: Point, use: str) -> tuple[str,
     line whose vertex lies at the point measure the line without that vertex
     (leave-one-out).  An end vertex cannot be left out that way (the line would
     only get shorter, which measures nothing), nor can a drawn point on a point
-    or polygon: those get method ``drawn`` and no verdict, as do the stations of
-    the station table (:data:`STATION_VERTEX`).
+    or polygon: those get method ``drawn`` and no verdict.
     """
-    if use == STATION_VERTEX:
-        return "drawn", geom
     if use != "drawn":
         return "independent", geom
     if geom.geom_type != "LineString":

@@ -234,7 +234,7 @@ def _mentions_by_project(mentions: pd.DataFrame) -> dict[str, list[dict]]:
 
 _PROJECT_FIELDS = ("name", "name_en", "kind", "theme", "status", "status_label_zh",
                    "status_label_en", "status_phrase", "part", "section", "section_title",
-                   "geometry_type", "precision", "source", "match_rule")
+                   "geometry_type", "precision", "source", "match_rule", "cited_vertices")
 
 
 def _project_record(row: pd.Series, located: bool, mentions: list[dict]) -> dict:

@@ -446,6 +446,17 @@ def test_real_ningbo_map(browser, tmp_path):
             assert got == {k: v for k, v in want.items() if k in got}
             assert all(want[k] in ("", "0", "0.000") for k in want if k not in got)
             assert len(got) < len(want)  # the zero rows are left out
+        # a line drawn through partly cited stations says so in its popup
+        partly = result.stages.projects[
+            result.stages.projects["cited_vertices"].str.match(r"^\d+/\d+$")
+            & (result.stages.projects["cited_vertices"].str.split("/").str[0]
+               != result.stages.projects["cited_vertices"].str.split("/").str[1])]
+        assert len(partly), "some metro line of the report is only partly cited"
+        pid, cited = partly.iloc[0]["project_id"], partly.iloc[0]["cited_vertices"]
+        page.locator(f"button.gm-item[data-pid='{pid}']").click()
+        popup = page.locator(".leaflet-popup-content")
+        popup.locator(".gm-prov summary").click()
+        assert f"{cited} 个站点坐标有出处" in popup.inner_text()
         s.check_clean()
         page.goto(ORIGIN + "host.html")
         inner = page.frames[1]

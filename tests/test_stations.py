@@ -21,9 +21,8 @@ from geo.stations import (
     line_through,
     load_stations,
     station_layer,
-    station_references,
 )
-from geo.survey import compare_with_reference, empty_comparison
+from geo.survey import empty_comparison
 
 RAW = settings.root / "data" / "raw"
 HEADER = ",".join(STATION_COLUMNS)
@@ -148,14 +147,15 @@ def test_unknown_station_is_an_error(tmp_path):
 
 # ------------------------------------------------------------------ checks and layer
 
-def test_stations_are_drawn_points_not_evidence(tmp_path):
-    stations = load_stations(write(tmp_path, *ROWS))
-    gaz = load_gazetteer(write(tmp_path, gazetteer_row(drawn_wkt(stations)),
-                               header=GAZ_HEADER, name="g.csv"), stations=stations)
-    points = station_references(gaz, stations)
-    assert list(points["feature"]) == ["甲站 (station table)", "乙站 (station table)"]
-    comparison = compare_with_reference(gaz, points)
-    assert set(comparison["method"]) == {"drawn"} and comparison["within"].all()
+def test_the_built_reference_check_lists_evidence_only(ningbo_build):
+    """Points a geometry was drawn through are not listed (no verdict, no evidence);
+    every listed point says how it is measured and holds its class's tolerance."""
+    reference = ningbo_build.stages.reference
+    assert len(reference) >= 8
+    assert set(reference["method"]) <= {"independent", "leave-one-out"}
+    assert reference["within"].all()
+    built = pd.read_csv(ningbo_build.paths["reference"])
+    assert len(built) == len(reference) and "drawn" not in set(built["method"])
 
 
 def test_station_layer_lists_used_stations_with_their_lines(tmp_path):

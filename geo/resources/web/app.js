@@ -249,8 +249,7 @@
       row(t("status"), (p.status_label_zh || s.zh) + " / " + (p.status_label_en || s.en)),
       row(t("year"), p.year === null ? "" : String(p.year)),
       row(t("districts"), districtNames(p.districts, state.lang === "en" ? ", " : "、")),
-      row(t("precision"), p.precision ? t("precision_" + p.precision) + " (" + p.precision + ")"
-                                      : ""),
+      row(t("precision"), precisionText(p)),
       row(t("source"), sourceNode(p)),
       row(t("length"), p.length_km ? p.length_km + " km" : ""),
       row(t("area"), p.area_km2 ? p.area_km2 + " km²" : "")
@@ -258,6 +257,18 @@
     box.appendChild(el("details", {className: "gm-prov"},
                        [el("summary", {text: t("provenance")}), table]));
     return box;
+  }
+
+  /* "示意 (schematic) · 8/20 个站点坐标有出处…": a line drawn through stations says how
+     many of its vertices have a cited coordinate (all, for a surveyed line). */
+  function precisionText(p) {
+    if (!p.precision) { return ""; }
+    var text = t("precision_" + p.precision) + " (" + p.precision + ")";
+    var cited = /^(\d+)\/(\d+)$/.exec(p.cited_vertices || "");
+    if (cited && cited[1] !== cited[2]) {
+      text += " · " + cited[0] + " " + t("cited_vertices");
+    }
+    return text;
   }
 
   /* Promises (geo.tracker): "2023 建成 → 延后兑现 (2024)". */
