@@ -265,6 +265,10 @@ def _check_stations(path: Path, record: dict[str, object], stations: pd.DataFram
                              " table", path=path, line=line,
                              fix="add the station (with its source) to the station table, or"
                              " correct the name") from None
+    except ValueError:
+        raise GazetteerError(f"row {name!r}: a line through {len(names)} station",
+                             path=path, line=line,
+                             fix="list at least two stations, separated by |") from None
     if not agrees(cast(BaseGeometry, record["geometry"]), drawn, settings.metric_crs):
         raise GazetteerError(f"row {name!r}: its wkt is not the line through its stations",
                              path=path, line=line,

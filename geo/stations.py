@@ -165,8 +165,11 @@ def line_through(stations: pd.DataFrame, names: Sequence[str], line: str
                  ) -> tuple[LineString, int]:
     """The line through ``names`` in order, and how many of its vertices are cited.
 
-    Raises ``KeyError`` naming the first station the table lacks.
+    Raises ``KeyError`` naming the first station the table lacks, ``ValueError``
+    for fewer than two stations.
     """
+    if len(names) < 2:
+        raise ValueError("a line needs at least two stations")
     points, cited = [], 0
     for name in names:
         row = lookup(stations, name, line)

@@ -43,6 +43,8 @@ def redraw(gazetteer_text: str, stations_path: Path) -> str:
         except KeyError as exc:
             sys.exit(f"error: {cells[name_at]}: station {exc.args[0]!r} is not in"
                      f" {stations_path}; add it first")
+        except ValueError as exc:
+            sys.exit(f"error: {cells[name_at]}: {exc}")
         cells[wkt_at] = "LINESTRING (" + ", ".join(f"{x:.6f} {y:.6f}" for x, y in line.coords) + ")"
     out = io.StringIO(newline="")
     csv.writer(out, lineterminator="\n").writerows(rows)

@@ -99,3 +99,48 @@ def test_fuzz_gazetteer_rows(tmp_path_factory, rows):
     except GeoError as exc:
         assert "\n" not in str(exc)
 
+
+
+station_row = st.fixed_dictionaries({
+    "name": st.one_of(st.sampled_from(["甲", "乙", "", "=x", "宁波火车站"]), st.text(max_size=4)),
+    "line": st.sampled_from(["", "测试线", "别的线"]),
+    "basis": st.sampled_from(["cited", "knowledge", "", "maybe"]),
+    "datum": st.sampled_from(["WGS84", "GCJ-02", "BD-09", "", "UTM"]),
+    "source_lon": st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(str),
+                            st.text(max_size=4)),
+    "source_lat": st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(str),
+                            st.text(max_size=4)),
+    "source": st.sampled_from(["knowledge, unverified", "", "https://a.org/x",
+                               "https://a.org/x；", "dataset: y"]),
+})
+
+
+@settings(max_examples=100, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(station_row, min_size=1, max_size=5),
+       st.lists(st.sampled_from(["甲", "乙", "宁波火车站", "丙"]), max_size=4))
+def test_fuzz_station_table_and_lines(tmp_path_factory, rows, names):
+    """Any station table, and any line through any names, loads or gives one line."""
+    import csv
+    import io
+
+    from geo.stations import STATION_COLUMNS, line_through, load_stations
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=STATION_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path = tmp_path_factory.mktemp("st") / "stations.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    try:
+        stations = load_stations(path)
+    except GeoError as exc:
+        assert "\n" not in str(exc)
+        return
+    try:
+        line, cited = line_through(stations, names, "测试线")
+    except (KeyError, ValueError):
+        usable = set(stations.loc[stations["line"].isin(["", "测试线"]), "name"])
+        assert len(names) < 2 or any(n not in usable for n in names)
+        return
+    assert 0 <= cited <= len(line.coords) == len(names)

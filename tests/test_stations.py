@@ -137,6 +137,14 @@ def test_surveyed_needs_every_station_cited(tmp_path):
     assert load_gazetteer(two, stations=stations).iloc[0]["cited_vertices"] == "2/2"
 
 
+def test_a_line_of_one_station_is_an_error(tmp_path):
+    stations = load_stations(write(tmp_path, *ROWS))
+    gaz = write(tmp_path, gazetteer_row("LINESTRING (121.5 29.9, 121.6 29.9)", names="甲"),
+                header=GAZ_HEADER, name="g.csv")
+    with pytest.raises(GazetteerError, match="at least two stations"):
+        load_gazetteer(gaz, stations=stations)
+
+
 def test_unknown_station_is_an_error(tmp_path):
     stations = load_stations(write(tmp_path, *ROWS))
     gaz = write(tmp_path, gazetteer_row(drawn_wkt(stations), names="甲|乙|戊"),
