@@ -202,8 +202,25 @@ def _as_multipolygon(geom: BaseGeometry) -> BaseGeometry:
     return shapely.MultiPolygon(polys)
 
 
+def metric_crs_of(districts: gpd.GeoDataFrame) -> str:
+    """The projected CRS lengths and areas of a city are measured in: the UTM zone
+    of its boundaries' centre (geopandas ``estimate_utm_crs``), unless
+    ``settings.metric_crs_override`` names one.  A zone is wide enough for a
+    prefecture: scale errors stay under 0.1 %, where a fixed zone 30° of
+    longitude away distorts areas by a fifth."""
+    if settings.metric_crs_override:
+        return settings.metric_crs_override
+    located = districts[districts.geometry.notna() & ~districts.geometry.is_empty]
+    if located.empty:
+        return settings.metric_crs
+    crs = located.to_crs("EPSG:4326").estimate_utm_crs()
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_string()
+
+
 def _areas_km2(frame: gpd.GeoDataFrame) -> pd.Series:
-    return (frame.to_crs(settings.metric_crs).area / 1e6).round(3)
+    """Areas in the frame's own UTM zone (they are read before a build knows its CRS)."""
+    return (frame.to_crs(metric_crs_of(frame)).area / 1e6).round(3)
 
 
 # ---------------------------------------------------------------------------

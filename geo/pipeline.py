@@ -25,7 +25,7 @@ import shapely.geometry
 from . import __version__, resources, settings
 from .checks import check_projects
 from .claims import add_claims, apply_claims, resolve_report_year
-from .districts import allocate, districts_column, load_districts, summarise
+from .districts import allocate, districts_column, load_districts, metric_crs_of, summarise
 from .errors import GazetteerError, GeoError, ReportError
 from .extract import extract
 from .gazetteer import load_gazetteer
@@ -94,6 +94,8 @@ class Stages:
     promises: pd.DataFrame | None = None
     #: the stations the gazetteer's lines are drawn through (geo.stations.station_layer)
     stations: gpd.GeoDataFrame | None = None
+    #: the projected CRS every length and area of this build is measured in
+    metric_crs: str = field(default_factory=lambda: settings.metric_crs)
 
     @property
     def meta(self) -> dict:
@@ -178,9 +180,11 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     districts = _timed(timings, "districts", _cached,
                        ("districts", city, _file_key(districts_path)),
                        load_districts, city, districts_path)
+    # every length and area from here on, and the writers, use the city's own zone
+    settings.metric_crs = metric_crs_of(districts)
     neighbours = _timed(timings, "districts", _cached,
                         ("neighbours", city, _file_key(city_files.get("neighbours")),
-                         _file_key(districts_path)),
+                         _file_key(districts_path), settings.metric_crs),
                         load_neighbours, city, districts)
     own_gazetteer = gazetteer_path is None or gazetteer_path == city_files.get("gazetteer")
     gazetteer_path = gazetteer_path or city_files.get("gazetteer")
@@ -450,7 +454,8 @@ def write_outputs(stages: Stages, paths: dict[str, Path], *,
 
     ``map_worker``: a :class:`geo.parallel.Worker` already warming up (see
     :func:`build`); one is started here otherwise."""
-    with transaction(journal_path(paths)):
+    with settings.restoring_metric_crs(), transaction(journal_path(paths)):
+        settings.metric_crs = stages.metric_crs  # the CRS its lengths were measured in
         _write_all(stages, paths, progress, map_worker)
 
 
@@ -627,7 +632,8 @@ def build(report: Path | None = None, *, city: str | None = None, name: str | No
         ensure_folder(folder)
     # Start the map's worker first: it imports the web-map libraries while the
     # stages run here (see geo.parallel).
-    with build_lock(paths["gpkg"], progress), Worker(_import_webmap) as map_worker:
+    with build_lock(paths["gpkg"], progress), Worker(_import_webmap) as map_worker, \
+            settings.restoring_metric_crs():
         if recover(journal_path(paths)):
             progress("recovered: finished the output switch of an interrupted build")
         sweep_temporaries(paths.values())

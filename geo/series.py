@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import settings
 from .claims import find_report_year, timeline_text
 from .errors import GeoError
 from .io import ensure_folder
@@ -45,7 +46,7 @@ def build_series(reports: Sequence[Path], *, city: str, name: str, root: Path | 
     order = order_series(list(zip(reports, years, strict=True)))
     for folder in {p.parent for p in paths.values()}:
         ensure_folder(folder)
-    with Worker(_import_webmap) as map_worker:
+    with Worker(_import_webmap) as map_worker, settings.restoring_metric_crs():
         built: list[Stages] = []
         for i in order:
             progress(f"series: {reports[i]} ({years[i]})")

@@ -8,6 +8,8 @@ network; ``geo.online`` and ``geo.sources`` read the online settings below.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -65,8 +67,23 @@ processed_folder: Path = root / "data" / "processed"
 layers_folder: Path = root / "layers"
 maps_folder: Path = root / "maps"
 
-#: Projected CRS for lengths and areas around Ningbo (UTM 51N, metres).
+#: Projected CRS (metres) for lengths and areas: each build uses the UTM zone of
+#: its city's boundaries (:func:`geo.districts.metric_crs_of`; Ningbo: UTM 51N) and
+#: puts this value back when it ends.  ``GEO_METRIC_CRS`` fixes one for every city.
 metric_crs: str = "EPSG:32651"
+metric_crs_override: str = os.environ.get("GEO_METRIC_CRS", "")
+
+
+@contextmanager
+def restoring_metric_crs() -> Iterator[None]:
+    """Put :data:`metric_crs` back as it was when the block ends (a build sets it for
+    its city; the next build, or a caller in the same process, gets its own)."""
+    global metric_crs
+    saved = metric_crs
+    try:
+        yield
+    finally:
+        metric_crs = saved
 
 #: Network: off unless ``geo build --online`` (or GEO_ONLINE=1).  osmnx paces OSM
 #: requests itself (Overpass slots, 1 s before each uncached Nominatim request).
