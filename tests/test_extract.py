@@ -215,6 +215,10 @@ def test_continuation_clause_takes_the_verb_it_specifies():
     ("做好甲乙水库、丙丁灌区二期等项目前期。", "甲乙水库", "planning"),
     ("甲乙学院丙丁校区实现开班招生。", "甲乙学院丙丁校区", "completed"),
     ("力促甲乙高速全线贯通。", "甲乙高速", "completed"),
+    # 'basically completed' is not finished: the works are still under construction
+    ("甲乙引水工程基本建成，丙丁大桥建成通车。", "甲乙引水工程", "under_construction"),
+    ("甲乙引水工程基本建成，丙丁大桥建成通车。", "丙丁大桥", "completed"),
+    ("甲溪治理提升工程稳步推进。", "甲溪治理提升工程", "under_construction"),
 ])
 def test_more_governing_verbs(body, name, status):
     assert statuses(body, TASKS)[name] == status
