@@ -537,6 +537,8 @@ def _sld_symbolizer(rule: ET.Element, status: dict, geom: str, theme: dict) -> N
         _svg(fill, "fill-opacity", _num(opacity))
         _sld_stroke(mark, theme.get("color", "#333333"), 1.0, [], opacity)
         _se(graphic, "Size", _num(MARKER_SIZE_PX))
+        if status.get("qgis_shape"):
+            _sld_glyph(rule, status["qgis_shape"])
     elif geom == "line":
         _sld_stroke(_se(rule, "LineSymbolizer"), colour, LINE_WIDTH_PX, dash, opacity)
     else:
@@ -545,6 +547,27 @@ def _sld_symbolizer(rule: ET.Element, status: dict, geom: str, theme: dict) -> N
         _svg(fill, "fill", colour.lower())
         _svg(fill, "fill-opacity", _num(0.25 * opacity))
         _sld_stroke(sym, colour, OUTLINE_WIDTH_PX, dash, opacity)
+
+
+#: SLD well-known names of the status glyphs (statuses.json ``qgis_shape``): the
+#: standard marks, and GeoServer's ``shape://vertline`` for QGIS's vertical line.
+SLD_GLYPHS = {"circle": "circle", "square": "square", "triangle": "triangle",
+              "cross": "cross", "cross2": "x", "line": "shape://vertline"}
+#: Size (px) of the status glyph drawn over a point marker in SLD.
+GLYPH_SIZE_PX = 5
+
+
+def _sld_glyph(rule: ET.Element, shape: str) -> None:
+    """A second point symbolizer: the status glyph in white over the marker's centre,
+    as in the QML (stroked for line-like glyphs, filled with a dark edge otherwise)."""
+    graphic = _se(_se(rule, "PointSymbolizer"), "Graphic")
+    mark = _se(graphic, "Mark")
+    _se(mark, "WellKnownName", SLD_GLYPHS.get(shape, shape))
+    stroke = shape in STROKE_GLYPHS
+    if not stroke:
+        _svg(_se(mark, "Fill"), "fill", "#ffffff")
+    _sld_stroke(mark, "#ffffff" if stroke else "#1a1a1a", 1.5 if stroke else 0.5, [], 1.0)
+    _se(graphic, "Size", _num(GLYPH_SIZE_PX))
 
 
 def _sld_filter(rule: ET.Element, field_name: str, value: str) -> None:

@@ -95,6 +95,39 @@ def check_layers(path: str) -> dict:
     return out
 
 
+def sld_report(path: str) -> dict:
+    """Each point layer's stored SLD read back by QGIS into a memory layer: the
+    rules and, per rule, the marker shapes of its symbol layers."""
+    import sqlite3
+    import tempfile
+
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute("SELECT f_table_name, styleSLD FROM layer_styles"
+                           " WHERE f_table_name LIKE '%point%' OR f_table_name = 'stations'"
+                           ).fetchall()
+    finally:
+        con.close()
+    out = {}
+    for table, sld in rows:
+        with tempfile.NamedTemporaryFile("w", suffix=".sld", delete=False,
+                                         encoding="utf-8") as fh:
+            fh.write(sld)
+        layer = QgsVectorLayer("Point?crs=EPSG:4326", table, "memory")
+        message, ok = layer.loadSldStyle(fh.name)
+        os.unlink(fh.name)
+        rules = {}
+        renderer = layer.renderer()
+        if ok and renderer is not None and renderer.type() == "RuleRenderer":
+            for rule in renderer.rootRule().descendants():
+                if rule.symbol() is not None:
+                    rules[rule.label() or rule.filterExpression()] = [
+                        sl.properties().get("name") for sl in rule.symbol().symbolLayers()]
+        out[table] = {"ok": ok, "message": message if not ok else "",
+                      "renderer": renderer.type() if renderer else None, "rules": rules}
+    return out
+
+
 def _groups(project: QgsProject) -> list[dict]:
     groups = []
     for group in project.layerTreeRoot().findGroups():
@@ -228,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     gdal.PushErrorHandler(_gdal_handler)
     report = {"qgis": Qgis.version(), "gdal": gdal.__version__}
     report["layers"] = check_layers(path)
+    report["sld"] = sld_report(path)
     name = args.project or os.path.splitext(os.path.basename(path))[0]
     report["project"], project = check_project(path, name, args.project_id)
     report["render"] = render(project, project.viewSettings().defaultViewExtent(), args.png)

@@ -696,7 +696,8 @@ def ningbo(tmp_path_factory):
     layers.write_geopackage(path, projects=stages.projects, mentions=stages.mentions,
                             sections=stages.sections, unresolved=stages.unresolved,
                             candidates=stages.candidates, districts=stages.districts,
-                            summary=stages.summary, meta=stages.meta)
+                            summary=stages.summary, meta=stages.meta,
+                            reference=stages.reference, stations=stages.stations)
     return stages, path
 
 
@@ -748,6 +749,15 @@ def test_ningbo_in_qgis(ningbo):
     assert drawn and drawn <= major
     assert len(drawn) >= len(major) // 2  # collisions may drop some, not most
     assert report["messages"] == []
+    # the SLD of each point layer, read by QGIS: one rule per status, the status glyph
+    # drawn over the marker (GeoServer's shape://vertline reads back as a circle in QGIS)
+    sld = report["sld"]["projects_point"]
+    assert sld["ok"] and sld["renderer"] == "RuleRenderer", sld
+    glyph_rules = {label: shapes for label, shapes in sld["rules"].items() if len(shapes) == 2}
+    wanted = {s["code"] for s in resources.statuses() if s.get("qgis_shape")}
+    present = {code for (code,) in _sql(path, "SELECT DISTINCT status FROM projects_point")}
+    assert len(glyph_rules) >= len(wanted & present) > 0, sld["rules"]
+    assert report["sld"]["stations"]["ok"] and len(report["sld"]["stations"]["rules"]) >= 2
 
 
 def test_polygon_sld_draws_county_precision_as_outlines():
