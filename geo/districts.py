@@ -213,7 +213,17 @@ def metric_crs_of(districts: gpd.GeoDataFrame) -> str:
     located = districts[districts.geometry.notna() & ~districts.geometry.is_empty]
     if located.empty:
         return settings.metric_crs
-    crs = located.to_crs("EPSG:4326").estimate_utm_crs()
+    return _utm_of_bounds(tuple(round(float(v), 6)
+                                for v in located.to_crs("EPSG:4326").total_bounds))
+
+
+@lru_cache(maxsize=64)
+def _utm_of_bounds(bounds: tuple[float, ...]) -> str:
+    """geopandas' ``estimate_utm_crs`` for a WGS84 box (a pyproj database query, so
+    each city's box is asked once per process)."""
+    x0, y0, x1, y1 = bounds
+    frame = gpd.GeoSeries([shapely.geometry.box(x0, y0, x1, y1)], crs="EPSG:4326")
+    crs = frame.estimate_utm_crs()
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else crs.to_string()
 

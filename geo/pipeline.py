@@ -189,11 +189,14 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
     own_gazetteer = gazetteer_path is None or gazetteer_path == city_files.get("gazetteer")
     gazetteer_path = gazetteer_path or city_files.get("gazetteer")
     gazetteer = None
-    stations = _station_table(city_files.get("stations") if own_gazetteer else None)
+    stations_path = city_files.get("stations") if own_gazetteer else None
+    stations = (_cached(("stations", _file_key(stations_path)), load_stations,
+                        Path(stations_path))
+                if stations_path is not None and Path(stations_path).exists() else None)
     if gazetteer_path is not None and Path(gazetteer_path).exists():
-        key = ("gazetteer", _file_key(gazetteer_path), _file_key(districts_path), city,
-               _file_key(city_files.get("stations") if own_gazetteer else None))
-        gazetteer = _timed(timings, "gazetteer", _cached, key, load_gazetteer,
+        gazetteer_key = ("gazetteer", _file_key(gazetteer_path), _file_key(districts_path),
+                         city, _file_key(stations_path))
+        gazetteer = _timed(timings, "gazetteer", _cached, gazetteer_key, load_gazetteer,
                            Path(gazetteer_path), districts=districts, stations=stations)
     elif gazetteer_path is not None:
         raise GeoError("gazetteer file not found", path=gazetteer_path,
@@ -236,7 +239,8 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
                     summary, checks, reference, timings, list(doc.warnings), online_result)
     set_promises(stages, *_series_of_one(stages))
     if stations is not None and gazetteer is not None:
-        stages.stations = station_layer(stations, gazetteer)
+        stages.stations = _cached(("station_layer", gazetteer_key), station_layer, stations,
+                                  gazetteer)
     c = stages.counts()
     progress(f"geocode: {c['located']} located, {c['unresolved']} unresolved "
              f"({_precision_breakdown(projects)})")
@@ -273,13 +277,6 @@ def set_promises(stages: Stages, table: pd.DataFrame, promises: pd.DataFrame) ->
     stages.series_stages, stages.promises = table, promises
     stages.projects["promise_outcome"] = promise_outcome_field(
         list(stages.projects["project_id"]), promises)
-
-
-def _station_table(path: Path | None) -> pd.DataFrame | None:
-    """The city's station table, if it has one."""
-    if path is None or not Path(path).exists():
-        return None
-    return load_stations(Path(path))
 
 
 def _reference_check(gazetteer: gpd.GeoDataFrame | None, path: Path | None) -> pd.DataFrame:

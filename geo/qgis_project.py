@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from . import resources
 from .qgis_style import QGIS_VERSION, Style
 
 #: Spatial reference systems we write (QGIS resolves them from ``authid``).
@@ -347,7 +348,8 @@ def build_qgs(*, title: str, gpkg_name: str, layers: Sequence[ProjectLayer],
 def map_themes(layers: Sequence[ProjectLayer]) -> ET.Element:
     """Map themes (``<visibility-presets>``): one per spatial group of the layer tree
     (each theme, all projects, districts), showing that group's layers with the
-    district outlines as context."""
+    district outlines as context; then one per status any theme layer has
+    (:func:`_status_theme`)."""
     root = ET.Element("visibility-presets")
     groups: dict[str, list[ProjectLayer]] = {}
     for layer in layers:
@@ -365,7 +367,44 @@ def map_themes(layers: Sequence[ProjectLayer]) -> ET.Element:
         for name in dict.fromkeys(lyr.group for lyr in shown):
             ET.SubElement(checked, "checked-group-node", {"id": name})
         ET.SubElement(preset, "expanded-group-nodes")
+    for status in resources.statuses():
+        _status_theme(root, status, layers, context)
     return root
+
+
+def status_categories(style: Style) -> list[str]:
+    """The status codes of a layer's categorised renderer, in legend order (QGIS 3.22
+    keys a categorised layer's legend nodes by this index)."""
+    for element in style.elements:
+        if element.tag == "renderer-v2" and element.get("attr") == "status":
+            return [c.get("value", "") for c in element.iter("category")]
+    return []
+
+
+def _status_theme(root: ET.Element, status: dict, layers: Sequence[ProjectLayer],
+                  context: Sequence[ProjectLayer]) -> None:
+    """A map theme showing one status: every theme layer that has it, with only that
+    status's legend node ticked, and the district outlines (none if no layer has it)."""
+    members = [(lyr, status_categories(lyr.style).index(status["code"])) for lyr in layers
+               if lyr.source_table and status["code"] in status_categories(lyr.style)]
+    if not members:
+        return
+    preset = ET.SubElement(root, "visibility-preset", {
+        "name": f"状态 Status: {status['zh']} {status['en']}", "has-expanded-info": "1",
+        "has-checked-group-info": "1"})
+    for layer, _ in members:
+        ET.SubElement(preset, "layer", {"id": layer_id(layer.table), "visible": "1",
+                                        "style": "default", "expanded": "1"})
+    for layer in context:
+        ET.SubElement(preset, "layer", {"id": layer_id(layer.table), "visible": "1",
+                                        "style": "default", "expanded": "1"})
+    for layer, index in members:
+        nodes = ET.SubElement(preset, "checked-legend-nodes", {"id": layer_id(layer.table)})
+        ET.SubElement(nodes, "checked-legend-node", {"id": str(index)})
+    checked = ET.SubElement(preset, "checked-group-nodes")
+    for name in dict.fromkeys(lyr.group for lyr in [*(m for m, _ in members), *context]):
+        ET.SubElement(checked, "checked-group-node", {"id": name})
+    ET.SubElement(preset, "expanded-group-nodes")
 
 
 def build_qgz(qgs: str, name: str) -> bytes:

@@ -152,13 +152,17 @@ def split_names(cell: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in cell.split(SEPARATOR) if part.strip())
 
 
-def lookup(stations: pd.DataFrame, name: str, line: str) -> pd.Series | None:
-    """The station row for ``name`` on ``line``: that line's platform, else the shared row."""
-    for wanted in (line, ""):
-        hit = stations[(stations["name"] == name) & (stations["line"] == wanted)]
-        if len(hit):
-            return hit.iloc[0]
-    return None
+def station_index(stations: pd.DataFrame) -> dict[tuple[str, str], dict]:
+    """(name, line) -> station row (a dict of :data:`COLUMNS`), for repeated lookups."""
+    return {(str(r["name"]), str(r["line"])): r for r in stations.to_dict("records")}
+
+
+def lookup(stations: pd.DataFrame | dict[tuple[str, str], dict], name: str, line: str
+           ) -> dict | None:
+    """The station row for ``name`` on ``line``: that line's platform, else the shared
+    row.  ``stations`` is the table or its :func:`station_index`."""
+    index = station_index(stations) if isinstance(stations, pd.DataFrame) else stations
+    return index.get((name, line)) or index.get((name, ""))
 
 
 def line_through(stations: pd.DataFrame, names: Sequence[str], line: str
@@ -170,9 +174,10 @@ def line_through(stations: pd.DataFrame, names: Sequence[str], line: str
     """
     if len(names) < 2:
         raise ValueError("a line needs at least two stations")
+    index = station_index(stations)
     points, cited = [], 0
     for name in names:
-        row = lookup(stations, name, line)
+        row = lookup(index, name, line)
         if row is None:
             raise KeyError(name)
         points.append((float(row["lon"]), float(row["lat"])))
@@ -205,10 +210,11 @@ def station_layer(stations: pd.DataFrame, gazetteer: pd.DataFrame) -> gpd.GeoDat
     public label, ``source_notes`` the station table's full citation.
     """
     used: dict[int, list[str]] = {}
+    index = station_index(stations)
     if "stations" in gazetteer.columns:
         for _, row in gazetteer.iterrows():
             for name in split_names(str(row.get("stations") or "")):
-                station = lookup(stations, name, str(row["name"]))
+                station = lookup(index, name, str(row["name"]))
                 if station is not None:
                     used.setdefault(int(station["row"]), []).append(str(row["name"]))
     rows = stations[stations["row"].isin(list(used))].sort_values("row", kind="stable")

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from geo import settings  # noqa: E402
 from geo.gazetteer import load_gazetteer  # noqa: E402
-from geo.stations import load_stations, lookup, split_names  # noqa: E402
+from geo.stations import load_stations, lookup, split_names, station_index  # noqa: E402
 from geo.survey import compare_with_reference, load_reference  # noqa: E402
 
 
@@ -61,9 +61,10 @@ def table(files: dict[str, Path], old_wkt: dict[str, str] | None = None) -> pd.D
         checks = compare_with_reference(gazetteer, load_reference(files["reference"]))
         checks = checks[checks["method"] == "independent"]
     rows = []
+    index = station_index(stations)
     for _, line in gazetteer[gazetteer["stations"] != ""].iterrows():
         names = split_names(line["stations"])
-        found = [lookup(stations, n, line["name"]) for n in names]
+        found = [lookup(index, n, line["name"]) for n in names]
         cited = [bool(s is not None and s["counts_as_cited"]) for s in found]
         xy = _metric([(float(s["lon"]), float(s["lat"])) for s in found if s is not None])
         loo = [Point(xy[i]).distance(LineString(xy[:i] + xy[i + 1:]))

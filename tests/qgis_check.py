@@ -179,6 +179,17 @@ def check_project(path: str, name: str, project_id: str | None) -> tuple[dict, Q
     themes = project.mapThemeCollection()
     report["map_themes"] = {name: sorted(themes.mapThemeVisibleLayerIds(name))
                             for name in themes.mapThemes()}
+    report["map_theme_legend"] = {
+        name: {rec.layer().id(): sorted(rec.checkedLegendItems)
+               for rec in themes.mapThemeState(name).layerRecords()
+               if rec.layer() is not None and rec.usingLegendItems}
+        for name in themes.mapThemes()}
+    report["legend_keys"] = {
+        layer.id(): {item.ruleKey(): item.label()
+                     for item in layer.renderer().legendSymbolItems()}
+        for layer in project.mapLayers().values()
+        if layer.type() == QgsMapLayerType.VectorLayer and layer.isSpatial()
+        and layer.renderer() is not None}
     return report, project
 
 

@@ -661,6 +661,17 @@ def test_qgis_opens_everything(gpkg, inputs, tmp_path):
     assert "rail_transit_line_gpkg" in shown and "districts_gpkg" in shown
     assert "parks_ecology_polygon_gpkg" not in shown
     assert "全部项目 All projects" in themes
+    # one map theme per status present: the theme layers with only that legend node ticked
+    for status in resources.statuses():
+        name = f"状态 Status: {status['zh']} {status['en']}"
+        if name not in themes:
+            continue
+        legend = project["map_theme_legend"][name]
+        assert legend and "districts_gpkg" in themes[name]
+        for layer_id, keys in legend.items():
+            labels = [project["legend_keys"][layer_id][k] for k in keys]
+            assert len(labels) == 1 and status["zh"] in labels[0], (name, layer_id, labels)
+    assert sum(n.startswith("状态 Status") for n in themes) >= 3
 
     render = report["render"]
     assert render["ink"] > 0.005 * render["pixels"], "the rendered map is (nearly) blank"
