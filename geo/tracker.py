@@ -48,6 +48,8 @@ class Report:
     mentions: pd.DataFrame   # needs project_id, key, name, part, claim, stage, status_phrase,
                              # quote, year, start
     projects: pd.DataFrame   # needs project_id, name, districts (optional), merged_into
+    #: project id -> the gazetteer row that placed it (``site:<CSV line>``), if any
+    sites: dict[str, str] | None = None
 
 
 # ----------------------------------------------------------------------------- checks
@@ -147,23 +149,35 @@ def match_series(reports: Sequence[Report]) -> dict[tuple[int, str], str]:
     """Group id of every (report year, project id): the id the project had in the
     first report naming it (:func:`track` renames groups to their latest id).  A project
     joins an earlier one when one of its keys equals one of the earlier one's, or when
-    exactly one earlier project matches by
-    :func:`same_project`; several candidates are ambiguous and stay apart."""
+    exactly one earlier project matches by :func:`same_project`, or else when exactly
+    one earlier project was placed by the same gazetteer row (a rename sharing no
+    characters, which the gazetteer lists as an alias: 宁波西枢纽 → 宁波枢纽); several
+    candidates are ambiguous and stay apart."""
     keys: dict[str, set[str]] = {}          # series id -> every key seen
+    sites: dict[str, set[str]] = {}         # series id -> rows that placed it, earlier reports
     out: dict[tuple[int, str], str] = {}
     for report in reports:
+        placed: dict[str, set[str]] = {}    # this report's (same-site projects of one
+                                            # report are the pipeline's merges, not renames)
         columns = [c for c in ("key", "key_full") if c in report.mentions.columns]
         own_keys = report.mentions.groupby("project_id")[columns].agg(
             lambda s: set(s)).apply(lambda row: set().union(*row), axis=1)
         for pid, own in own_keys.items():
             own = own | {_comparable(k) for k in own}
+            site = (report.sites or {}).get(str(pid), "")
             exact = [sid for sid, ks in keys.items() if own & ks]
             if not exact:
                 exact = [sid for sid, ks in keys.items()
                          if any(same_project(a, b) for a in own for b in ks)]
+            if not exact and site:
+                exact = [sid for sid, rows in sites.items() if site in rows]
             sid = exact[0] if len(exact) == 1 else pid
             keys.setdefault(sid, set()).update(own)
+            if site:
+                placed.setdefault(sid, set()).add(site)
             out[(report.year, pid)] = sid
+        for sid, rows in placed.items():
+            sites.setdefault(sid, set()).update(rows)
     return out
 
 
@@ -280,8 +294,12 @@ def report_of(stages) -> Report:
     mentions = stages.mentions.assign(
         key=stages.mentions["name"].map(lambda n: project_key(n, stages.city)),
         key_full=stages.mentions["name"].map(project_key))
+    chosen = stages.candidates[stages.candidates["chosen"].astype(bool)] \
+        if len(stages.candidates) else stages.candidates
+    sites = {str(pid): f"site:{row}" for pid, row in zip(chosen["project_id"],
+                                                         chosen["gazetteer_row"], strict=True)}
     return Report(int(year) if year is not None else 0, stages.report_path, mentions,
-                  pd.DataFrame(stages.projects.drop(columns="geometry")))
+                  pd.DataFrame(stages.projects.drop(columns="geometry")), sites)
 
 
 def districts_of(reports: Sequence[Report], ids: dict[tuple[int, str], str]) -> dict[str, str]:
