@@ -725,8 +725,12 @@ def test_english_mode_names_districts_in_english(browser):
                               ".filter(li => !li.hidden).length")
         assert shown == sum("海曙区" in p["districts"] or "haishu" in (p["name_en"] or "").lower()
                             for p in data["projects"]) > 0
+        # the title and subtitle name the city in English (the city under its own key)
+        assert page.locator("#gm-title").inner_text().startswith("Ningbo 2024 ")
+        assert page.locator("#gm-subtitle").inner_text() == "Ningbo · 2024"
         page.evaluate("GEOMAP.setLang('zh')")
         assert "海曙区" in page.locator("#gm-f-district option").all_inner_texts()
+        assert page.locator("#gm-title").inner_text() == data["meta"]["title"]
         s.check_clean()
     finally:
         s.close()

@@ -242,7 +242,9 @@
                                                     text: p.status_phrase})); }
     var promised = promisesText(p);
     if (promised) { box.appendChild(el("p", {className: "gm-popup-promises",
-                                             text: t("promises") + "：" + promised})); }
+                                             text: t("promises") +
+                                               (state.lang === "en" ? ": " : "：") +
+                                               promised})); }
     var table = el("table", {className: "gm-table"}, [el("tbody", {}, [
       row(t("kind"), both(kind)),
       row(t("theme"), both(themeOf(p))),
@@ -789,9 +791,15 @@
     lang.setAttribute("lang", state.lang === "en" ? "zh" : "en");
     lang.setAttribute("aria-pressed", state.lang === "en" ? "true" : "false");
     var m = data().meta;
-    document.getElementById("gm-title").textContent = m.title;
+    // English mode: the city's English name from the data (district_names_en.json,
+    // the city under its own key), else the Chinese title stays
+    var cityEn = state.lang === "en" ? (data().district_en || {})[m.city] : "";
+    document.getElementById("gm-title").textContent = cityEn
+      ? t("title").replace("{city}", cityEn).replace("{year}", m.report_year || "").trim()
+      : m.title;
     document.getElementById("gm-subtitle").textContent =
-      [m.city, m.report_year ? String(m.report_year) : ""].filter(Boolean).join(" · ");
+      [cityEn || m.city, m.report_year ? String(m.report_year) : ""].filter(Boolean)
+        .join(" · ");
   }
 
   function setLang(lang) {
