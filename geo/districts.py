@@ -382,7 +382,7 @@ class _Context:
                  neighbours: gpd.GeoDataFrame | None = None) -> None:
         from .neighbours import ForeignLand
 
-        self.foreign = ForeignLand(neighbours)
+        self.foreign = ForeignLand.of(neighbours)
         ordered = districts.sort_values("adcode", kind="stable")
         metric = ordered.to_crs(settings.metric_crs)
         self.names = [str(n) for n in ordered["name"]]

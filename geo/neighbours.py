@@ -23,6 +23,7 @@ part on foreign land is simply not allocated to a county (:func:`geo.districts.a
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -186,7 +187,25 @@ def _drop_small(geom: BaseGeometry) -> BaseGeometry:
 
 
 class ForeignLand:
-    """The neighbours' land in the metric CRS, eroded by the tolerance, for repeated tests."""
+    """The neighbours' land in the metric CRS, eroded by the tolerance, for repeated tests.
+
+    Build it with :meth:`of`: the same land (same outlines, same CRS) is prepared once
+    per process, as every report of a city, and the allocation and the checks of one
+    build, test against the same neighbours."""
+
+    _built: dict[tuple, ForeignLand] = {}
+
+    @classmethod
+    def of(cls, neighbours: gpd.GeoDataFrame | None) -> ForeignLand:
+        """The (shared, read-only) prepared land of ``neighbours``."""
+        frame = neighbours if neighbours is not None else empty()
+        key = (settings.metric_crs, tuple(str(n) for n in frame["city"]),
+               tuple(hashlib.sha1(g.wkb).hexdigest() for g in frame.geometry))
+        if key not in cls._built:
+            if len(cls._built) > 16:
+                cls._built.clear()
+            cls._built[key] = cls(frame)
+        return cls._built[key]
 
     def __init__(self, neighbours: gpd.GeoDataFrame | None) -> None:
         frame = neighbours if neighbours is not None else empty()
@@ -216,7 +235,7 @@ def foreign_land(geoms: list[BaseGeometry | None], neighbours: gpd.GeoDataFrame 
                  ) -> list[list[str]]:
     """For each geometry (EPSG:4326), the neighbouring cities whose land it lies on
     (more than :data:`FOREIGN_TOLERANCE_KM` inside)."""
-    land = ForeignLand(neighbours)
+    land = ForeignLand.of(neighbours)
     if not land:
         return [[] for _ in geoms]
     metric = gpd.GeoSeries(list(geoms), crs="EPSG:4326").to_crs(settings.metric_crs)

@@ -153,12 +153,15 @@ def match_series(reports: Sequence[Report]) -> dict[tuple[int, str], str]:
     one earlier project was placed by the same gazetteer row (a rename sharing no
     characters, which the gazetteer lists as an alias: 宁波西枢纽 → 宁波枢纽); several
     candidates are ambiguous and stay apart."""
-    keys: dict[str, set[str]] = {}          # series id -> every key seen
+    keys: dict[str, set[str]] = {}          # series id -> keys seen in earlier reports
     sites: dict[str, set[str]] = {}         # series id -> rows that placed it, earlier reports
     out: dict[tuple[int, str], str] = {}
     for report in reports:
-        placed: dict[str, set[str]] = {}    # this report's (same-site projects of one
-                                            # report are the pipeline's merges, not renames)
+        # one report's projects are matched against the earlier reports only: within a
+        # report, the resolve stage has already told its projects apart (and same-site
+        # projects are the pipeline's merges, not renames)
+        seen: dict[str, set[str]] = {}
+        placed: dict[str, set[str]] = {}
         columns = [c for c in ("key", "key_full") if c in report.mentions.columns]
         own_keys = report.mentions.groupby("project_id")[columns].agg(
             lambda s: set(s)).apply(lambda row: set().union(*row), axis=1)
@@ -172,12 +175,13 @@ def match_series(reports: Sequence[Report]) -> dict[tuple[int, str], str]:
             if not exact and site:
                 exact = [sid for sid, rows in sites.items() if site in rows]
             sid = exact[0] if len(exact) == 1 else pid
-            keys.setdefault(sid, set()).update(own)
+            seen.setdefault(sid, set()).update(own)
             if site:
                 placed.setdefault(sid, set()).add(site)
             out[(report.year, pid)] = sid
-        for sid, rows in placed.items():
-            sites.setdefault(sid, set()).update(rows)
+        for table, new in ((keys, seen), (sites, placed)):
+            for sid, values in new.items():
+                table.setdefault(sid, set()).update(values)
     return out
 
 
@@ -204,12 +208,16 @@ def stages_table(reports: Sequence[Report], ids: dict[tuple[int, str], str]) -> 
         frame = report.mentions.assign(
             _pid=survivors, _sid=[ids.get((report.year, p), p) for p in survivors])
         names = report.projects.set_index("project_id")["name"]
-        for (sid, claim), group in frame.groupby(["_sid", "claim"], sort=False):
-            best = max(group.to_dict("records"), key=lambda r: (_rank(r["stage"]), -r["start"]))
+        # per project and claim, the most advanced step (then the earliest mention)
+        frame = frame[["_sid", "_pid", "claim", "stage", "start", "name", "part",
+                       "status_phrase", "quote"]].assign(_rank=frame["stage"].map(_rank))
+        best_rows = frame.sort_values(["_rank", "start"], ascending=[False, True],
+                                      kind="stable").drop_duplicates(["_sid", "claim"])
+        for best in best_rows.to_dict("records"):
             pid = best["_pid"]
-            rows.append({"project_id": sid,
+            rows.append({"project_id": best["_sid"],
                          "name": names.get(pid, best["name"]), "report_year": report.year,
-                         "part": best["part"], "claim": claim, "stage": best["stage"],
+                         "part": best["part"], "claim": best["claim"], "stage": best["stage"],
                          "status_phrase": best["status_phrase"], "quote": best["quote"],
                          "report_project_id": pid, "_start": best["start"]})
     if not rows:
