@@ -29,6 +29,7 @@ Allocation rules (see :func:`allocate`)
 from __future__ import annotations
 
 import html
+import math
 import re
 import sqlite3
 import unicodedata
@@ -217,15 +218,14 @@ def metric_crs_of(districts: gpd.GeoDataFrame) -> str:
                                 for v in located.to_crs("EPSG:4326").total_bounds))
 
 
-@lru_cache(maxsize=64)
 def _utm_of_bounds(bounds: tuple[float, ...]) -> str:
-    """geopandas' ``estimate_utm_crs`` for a WGS84 box (a pyproj database query, so
-    each city's box is asked once per process)."""
+    """The WGS84 UTM zone (EPSG:326nn north, 327nn south) of a box's centre: what
+    geopandas' ``estimate_utm_crs`` answers (tested), without its pyproj database
+    query (70 ms, a twentieth of a build); China has none of the irregular zones."""
     x0, y0, x1, y1 = bounds
-    frame = gpd.GeoSeries([shapely.geometry.box(x0, y0, x1, y1)], crs="EPSG:4326")
-    crs = frame.estimate_utm_crs()
-    epsg = crs.to_epsg()
-    return f"EPSG:{epsg}" if epsg else crs.to_string()
+    lon, lat = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    zone = min(max(math.ceil((lon + 180.0) / 6.0), 1), 60)  # on a zone edge: the western
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
 
 
 def _areas_km2(frame: gpd.GeoDataFrame) -> pd.Series:

@@ -28,7 +28,6 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-import fiona
 import geopandas as gpd
 import pandas as pd
 import pyogrio
@@ -88,6 +87,8 @@ def _value(value):
 
 def write_shapefile(frame: gpd.GeoDataFrame, target: Path) -> tuple[Path, pd.DataFrame]:
     """One layer as a UTF-8 Shapefile with short names; returns (path, long texts)."""
+    import fiona  # here, not at module level: fiona pulls in boto3, which `geo build` never needs
+
     columns = [c for c in frame.columns if c != frame.geometry.name]
     short = fields.short_names(columns)
     schema = {"geometry": _fiona_geometry(frame),

@@ -204,8 +204,10 @@ def _keep_class(geom: BaseGeometry, cls: str) -> BaseGeometry:
 
 def _null_if_nan(series: pd.Series) -> pd.Series:
     """Missing text as NULL: NaN/None and empty strings become ``None``."""
-    out = series.astype(object).where(series.notna(), None)
-    return out.where(out.map(lambda v: not (isinstance(v, str) and v.strip() == "")), None)
+    missing = series.isna().to_numpy()
+    values = [None if gone or (isinstance(v, str) and not v.strip()) else v
+              for v, gone in zip(series.tolist(), missing, strict=True)]
+    return pd.Series(values, index=series.index, dtype=object, name=series.name)
 
 
 def _is_text(dtype) -> bool:

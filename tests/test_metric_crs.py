@@ -19,6 +19,16 @@ WEST = gpd.GeoDataFrame({"name": ["西区"]}, geometry=[box(87.4, 43.7, 87.8, 44
                         crs="EPSG:4326")
 
 
+@pytest.mark.parametrize("lon, lat", [(121.5, 29.9), (87.6, 43.8), (75.9, 39.5),
+                                      (126.6, 45.8), (110.3, 20.0), (114.1, 22.5),
+                                      (-70.6, -33.4), (120.0, 30.0), (144.9, -37.8)])
+def test_the_zone_is_what_geopandas_estimates(lon, lat):
+    from geo.districts import _utm_of_bounds
+
+    point = gpd.GeoSeries([box(lon - 0.2, lat - 0.2, lon + 0.2, lat + 0.2)], crs="EPSG:4326")
+    assert _utm_of_bounds(tuple(point.total_bounds)) == f"EPSG:{point.estimate_utm_crs().to_epsg()}"
+
+
 def test_each_city_gets_its_own_zone():
     ningbo = load_districts("宁波市", settings.city_files("宁波市")["districts"])
     assert metric_crs_of(ningbo) == "EPSG:32651"
