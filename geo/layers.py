@@ -411,10 +411,10 @@ def plan_tables(*, projects: gpd.GeoDataFrame, mentions: pd.DataFrame,
     table when it has rows.  ``stations`` (optional,
     :func:`geo.stations.station_layer`): a ``stations`` point layer when it has rows."""
     enriched = project_attributes(projects)
-    tables = _theme_tables(enriched)
+    # the stations first: the top of the layer tree, drawn over the lines they lie on
+    tables = [_station_table(stations)] if stations is not None and len(stations) else []
+    tables += _theme_tables(enriched)
     tables += _district_tables(districts, summary)
-    if stations is not None and len(stations):
-        tables.append(_station_table(stations))
     project_cols = [*PROJECT_FIELDS, "geometry_type", "layer", "theme_layer"]
     tables += [
         _attribute_table("projects", enriched, project_cols, "项目 Projects (all)",

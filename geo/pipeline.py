@@ -92,7 +92,7 @@ class Stages:
     #: promise tracker tables (geo.tracker); a single report is a series of one
     series_stages: pd.DataFrame | None = None
     promises: pd.DataFrame | None = None
-    #: the stations the gazetteer's lines are drawn through (geo.stations.station_layer)
+    #: the stations this report's lines are drawn through (geo.stations.station_layer)
     stations: gpd.GeoDataFrame | None = None
     #: the projected CRS every length and area of this build is measured in
     metric_crs: str = field(default_factory=lambda: settings.metric_crs)
@@ -239,8 +239,11 @@ def run_stages(report: Path, *, city: str, name: str, text: str | None = None,
                     summary, checks, reference, timings, list(doc.warnings), online_result)
     set_promises(stages, *_series_of_one(stages))
     if stations is not None and gazetteer is not None:
-        stages.stations = _cached(("station_layer", gazetteer_key), station_layer, stations,
-                                  gazetteer)
+        # the stations of the lines this report's projects are drawn as, not of every line
+        chosen = candidates[candidates["chosen"].astype(bool)] if len(candidates) else candidates
+        drawn = tuple(sorted({int(r) for r in chosen.get("gazetteer_row", [])}))
+        stages.stations = _cached(("station_layer", gazetteer_key, drawn), station_layer,
+                                  stations, gazetteer[gazetteer["row"].isin(drawn)])
     c = stages.counts()
     progress(f"geocode: {c['located']} located, {c['unresolved']} unresolved "
              f"({_precision_breakdown(projects)})")
