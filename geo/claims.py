@@ -188,6 +188,24 @@ def timeline_text(members: Iterable[dict]) -> str:
     return " → ".join(seen)
 
 
+#: One item of :func:`timeline_text`: ``2024 目标：建成通车`` -> year, target?, phrase.
+_TIMELINE_ITEM = re.compile(r"^(\d{4})?( 目标)?：(.+)$")
+
+
+def timeline_items(text: str) -> list[tuple[int | None, bool, str]]:
+    """The inverse of :func:`timeline_text`: ``(year, is_target, phrase)`` per item, so
+    a reader (the web map in English) can label years and targets in its own language
+    while the phrases stay the report's words.  Text not in that form gives ``[]``."""
+    items = []
+    for part in (text or "").split(" → "):
+        match = _TIMELINE_ITEM.match(part)
+        if match is None:
+            return []
+        year, target, phrase = match.groups()
+        items.append((int(year) if year else None, bool(target), phrase))
+    return items
+
+
 def _latest_year(members: list[dict], report_year: int | None) -> int | None:
     """The latest year any mention of the project is about (for claim-less projects)."""
     years = [y for y in (_int(m.get("year")) for m in members) if y is not None]

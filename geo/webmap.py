@@ -46,6 +46,7 @@ from shapely.geometry import mapping
 
 from . import choropleth, resources, settings
 from . import webmap_assets as assets
+from .claims import timeline_items
 from .errors import BasemapError, GeoError
 from .io import write_text
 
@@ -242,6 +243,9 @@ def _project_record(row: pd.Series, located: bool, mentions: list[dict]) -> dict
     record.update({field: _text(row.get(field)) for field in _PROJECT_FIELDS})
     # Public popups show the short source label and its link, never the research notes.
     record["source"] = " ".join(filter(None, (record["source"], _text(row.get("source_url")))))
+    # the timeline's years and targets, so English mode labels them in English
+    record["timeline"] = [[year, target, phrase] for year, target, phrase
+                          in timeline_items(record["status_phrase"])]
     record.update({"year": _clean(row.get("status_year")),
                    "districts": _split_districts(row.get("districts")),
                    "n_mentions": _clean(row.get("n_mentions")),

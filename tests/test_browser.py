@@ -725,6 +725,10 @@ def test_english_mode_names_districts_in_english(browser):
                               ".filter(li => !li.hidden).length")
         assert shown == sum("海曙区" in p["districts"] or "haishu" in (p["name_en"] or "").lower()
                             for p in data["projects"]) > 0
+        # timelines label years and targets in English; the phrases stay the report's
+        target = next(p for p in data["projects"] if " 目标：" in (p["status_phrase"] or ""))
+        row = page.locator(f'.gm-item[data-pid="{target["id"]}"] .gm-item-timeline').first
+        assert " target: " in row.inner_text() and "目标" not in row.inner_text()
         # the title and subtitle name the city in English (the city under its own key)
         assert page.locator("#gm-title").inner_text().startswith("Ningbo 2024 ")
         assert page.locator("#gm-subtitle").inner_text() == "Ningbo · 2024"

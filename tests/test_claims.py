@@ -86,6 +86,23 @@ def test_stage_at_report_never_completed_from_a_target():
     assert display_status("under_construction", "start") == "under_construction"
 
 
+@pytest.mark.parametrize("members", [
+    [{"year": 2023, "claim": "fact", "stage": "under_construction", "status_phrase": "加快推进"},
+     {"year": 2024, "claim": "target", "stage": "completed", "status_phrase": "建成通车"}],
+    [{"year": 2024, "claim": "target", "stage": "started", "status_phrase": ""}],
+    [{"year": None, "claim": "fact", "stage": "planning", "status_phrase": "谋划"}],
+])
+def test_timeline_items_invert_the_text(members):
+    from geo.claims import timeline_items, timeline_text
+
+    text = timeline_text(members)
+    items = timeline_items(text)
+    assert [(y, t) for y, t, _ in items] == [(m["year"], m["claim"] == "target")
+                                            for m in members]
+    assert [p for _, _, p in items] == [m["status_phrase"] or m["stage"] for m in members]
+    assert timeline_items("not a timeline") == [] and timeline_items("") == []
+
+
 def test_timeline_reads_fact_then_target():
     text = timeline_text([_m("target", "completed", 2024, "建成通车"),
                           _m("fact", "under_construction", 2023, "加快推进")])

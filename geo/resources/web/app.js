@@ -239,7 +239,7 @@
     // the project's timeline: last year's facts and this year's targets, never folded, after
     // the sentences so these stay visible first in a small frame
     if (p.status_phrase) { box.appendChild(el("p", {className: "gm-popup-timeline",
-                                                    text: p.status_phrase})); }
+                                                    text: timelineText(p)})); }
     var promised = promisesText(p);
     if (promised) { box.appendChild(el("p", {className: "gm-popup-promises",
                                              text: t("promises") +
@@ -259,6 +259,17 @@
     box.appendChild(el("details", {className: "gm-prov"},
                        [el("summary", {text: t("provenance")}), table]));
     return box;
+  }
+
+  /* "2023：加快推进 → 2024 目标：建成通车" (geo.claims.timeline_text), in English
+     "2023: 加快推进 → 2024 target: 建成通车": the phrases stay the report's words. */
+  function timelineText(p) {
+    if (state.lang !== "en" || !(p.timeline || []).length) { return p.status_phrase; }
+    return p.timeline.map(function (item) {
+      var label = [item[0] === null ? "" : String(item[0]), item[1] ? t("target") : ""]
+        .filter(Boolean).join(" ");
+      return (label ? label + ": " : "") + item[2];
+    }).join(" → ");
   }
 
   /* "示意 (schematic) · 8/20 个站点坐标有出处…": a line drawn through stations says how
@@ -601,7 +612,7 @@
                     el("span", {className: "gm-item-name", text: p.name}),
                     el("span", {className: "gm-item-meta", text: meta}),
                     p.status_phrase ? el("span", {className: "gm-item-meta gm-item-timeline",
-                                                  text: p.status_phrase}) : null]),
+                                                  text: timelineText(p)}) : null]),
                   p.located ? null : el("span", {className: "gm-badge", text: t("notOnMap")})]);
     var li = el("li", {className: "gm-row" + (p.located ? "" : " gm-unlocated")}, [btn]);
     btn.addEventListener("click", function () {

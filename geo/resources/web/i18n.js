@@ -70,6 +70,7 @@ window.GEOMAP_I18N = {
     precision_schematic: "schematic", precision_district: "district centre",
     precision_city: "city centre",
     title: "{city} {year} report map",
+    target: "target",
     cited_vertices: "station coordinates cited; the others placed from knowledge",
     col_district: "District", col_adcode: "Adcode", col_area_km2: "Area (km²)",
     col_n_projects: "Projects", col_per_100km2: "Projects per 100 km²", col_projects: "Projects",
