@@ -442,8 +442,10 @@ def _round(coords, digits: int):
 
 
 def data_dictionary() -> str:
-    """A short Markdown data dictionary for the downloadable project table."""
-    return resources.resource_text("data_dictionary.md")
+    """A short Markdown data dictionary for the downloadable project table (naming the
+    build's metric CRS: call it while that is set, as the writers do)."""
+    return resources.resource_text("data_dictionary.md").replace("{metric_crs}",
+                                                                 settings.metric_crs)
 
 
 def write_outputs(stages: Stages, paths: dict[str, Path], *,

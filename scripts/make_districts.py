@@ -76,8 +76,9 @@ def build(city: str, tolerance: float) -> tuple[str, dict]:
 
 def measure(raw, out) -> dict:
     """Vertices, validity, areas and the largest gap/overlap between neighbours."""
-    metric_raw = raw.to_crs(settings.metric_crs)
-    metric_out = out.to_crs(settings.metric_crs)
+    crs = gd.metric_crs_of(raw)  # the city's own UTM zone
+    metric_raw = raw.to_crs(crs)
+    metric_out = out.to_crs(crs)
     geoms = np.asarray(list(metric_out.geometry), dtype=object)
     overlap = max((a.intersection(b).area for i, a in enumerate(geoms) for b in geoms[i + 1:]),
                   default=0.0)
