@@ -258,9 +258,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``geo``; user errors print one line with the fix and return 2."""
     args = parser().parse_args(argv)
-    if getattr(args, "city", None):  # 宁波 → 宁波市 where the data uses the full name
-        args.city = settings.canonical_city(args.city)
     try:
+        if getattr(args, "city", None):  # 宁波 → 宁波市 where the data uses the full name
+            args.city = settings.canonical_city(args.city)
         return args.func(args)
     except GeoError as exc:
         print(f"geo {args.command}: error: {exc}", file=sys.stderr)

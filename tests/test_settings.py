@@ -61,6 +61,30 @@ def test_a_city_is_found_by_its_short_name():
     assert settings.canonical_city("火星") == "火星"  # unknown: left as given
 
 
+def test_a_city_is_found_by_its_administrative_code():
+    import pytest
+
+    from geo.errors import DistrictError
+
+    pytest.importorskip("cnmaps")
+    assert settings.canonical_city("330200") == "宁波市"
+    assert settings.canonical_city("330203") == "宁波市"   # a county gives its prefecture
+    assert settings.canonical_city("310100") == "上海市"
+    with pytest.raises(DistrictError, match="999900.*fix:"):
+        settings.canonical_city("999900")
+
+
+def test_a_bad_code_on_the_command_line_is_one_line(capsys):
+    import pytest
+
+    from geo.cli import main
+
+    pytest.importorskip("cnmaps")
+    assert main(["build", "--city", "999900"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("geo build: error: administrative code '999900'") and "\n" not in err
+
+
 def test_extract_with_the_short_city_name_gives_the_same_ids(tmp_path):
     from geo.cli import main
 
