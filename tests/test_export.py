@@ -15,13 +15,13 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from conftest import run_qgis_python
 
 from geo import export, fields
 
 ROOT = Path(__file__).resolve().parent.parent
 
 GPKG = ROOT / "layers" / "ningbo_2024.gpkg"
-QGIS_PYTHON = Path("/usr/bin/python3")
 #: Server binaries of the newest Debian PostgreSQL installed (not on PATH there).
 PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/nonexistent"),
              key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
@@ -121,14 +121,7 @@ def test_unknown_format_is_one_clear_error(tmp_path):
 
 
 def _qgis(args: list[str]) -> subprocess.CompletedProcess:
-    if not QGIS_PYTHON.exists() or subprocess.run(
-            [str(QGIS_PYTHON), "-c", "import qgis.core"], capture_output=True).returncode:
-        pytest.skip("QGIS (python3-qgis) is not installed")
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    env.pop("PYTHONPATH", None)
-    env.pop("PYTHONHOME", None)
-    return subprocess.run([str(QGIS_PYTHON), *args], capture_output=True, text=True,
-                          timeout=300, env=env, cwd="/")
+    return run_qgis_python(*args)
 
 
 @pytest.mark.qgis

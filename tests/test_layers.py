@@ -22,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+from conftest import qgis_unavailable, run_qgis_python
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon, box
 
 from geo import layers, qgis_layout, qgis_project, qgis_style, resources, settings
@@ -40,7 +41,6 @@ from geo.survey import COMPARISON_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-QGIS_PYTHON = Path("/usr/bin/python3")
 CHECK_SCRIPT = ROOT / "tests" / "qgis_check.py"
 
 # --------------------------------------------------------------------------- fixtures
@@ -589,29 +589,10 @@ def test_missing_columns_and_meta_fail_loudly(tmp_path, inputs):
 # --------------------------------------------------------------------------- real QGIS
 
 
-def _qgis_available() -> str | None:
-    """None if /usr/bin/python3 can import qgis.core, else the reason."""
-    if not QGIS_PYTHON.exists():
-        return f"{QGIS_PYTHON} not found"
-    proc = subprocess.run([str(QGIS_PYTHON), "-c", "import qgis.core, osgeo.ogr"],
-                          capture_output=True, text=True, timeout=60)
-    if proc.returncode:
-        return f"{QGIS_PYTHON} cannot import qgis.core (apt install python3-qgis): " + \
-            proc.stderr.strip().splitlines()[-1]
-    return None
-
-
 def run_qgis_check(gpkg: Path, png: Path, project: str, project_id: str) -> dict:
     """Run tests/qgis_check.py under the system Python and return its JSON report."""
-    reason = _qgis_available()
-    if reason:
-        pytest.skip(reason)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    env.pop("PYTHONPATH", None)
-    env.pop("PYTHONHOME", None)
-    proc = subprocess.run([str(QGIS_PYTHON), str(CHECK_SCRIPT), str(gpkg), str(png),
-                           "--project", project, "--project-id", project_id],
-                          capture_output=True, text=True, timeout=300, env=env, cwd="/")
+    proc = run_qgis_python(CHECK_SCRIPT, gpkg, png, "--project", project,
+                           "--project-id", project_id)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
 
@@ -858,7 +839,7 @@ def test_qgis_desktop_opens_project_and_form_without_warnings(ningbo, tmp_path):
     """QGIS desktop (not only qgis.core) under Xvfb: project and a feature form, no warning
     (e.g. no "Missing Relation in configuration")."""
     stages, path = ningbo
-    if _qgis_available() or not (shutil.which("xvfb-run") and shutil.which("qgis")):
+    if qgis_unavailable() or not (shutil.which("xvfb-run") and shutil.which("qgis")):
         pytest.skip("QGIS desktop or xvfb-run is not installed")
     located = stages.projects[stages.projects.geometry.notna()]
     theme = next(t for t in resources.themes() if t["id"] == located["theme"].iloc[0])
@@ -888,15 +869,7 @@ LAYOUT_SCRIPT = ROOT / "tests" / "qgis_layout_check.py"
 
 def run_layout_check(gpkg: Path, project: str, pdf: Path, png: Path | None = None) -> dict:
     """Run tests/qgis_layout_check.py (QGIS opens the project's layout, exports it)."""
-    reason = _qgis_available()
-    if reason:
-        pytest.skip(reason)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    env.pop("PYTHONPATH", None)
-    env.pop("PYTHONHOME", None)
-    args = [str(QGIS_PYTHON), str(LAYOUT_SCRIPT), str(gpkg), project, str(pdf)]
-    proc = subprocess.run(args + ([str(png)] if png else []), capture_output=True, text=True,
-                          timeout=300, env=env, cwd="/")
+    proc = run_qgis_python(LAYOUT_SCRIPT, gpkg, project, pdf, *([png] if png else []))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
 
