@@ -214,27 +214,26 @@ def own_clause(sentence: str, start: int, end: int) -> str:
     nothing about the railway, so the county fallback and the county check read only
     ``开工建设甬舟铁路``.  Marks inside brackets do not end the clause.
     """
-    depth, left = 0, 0
-    for i in range(min(max(start, 0), len(sentence)) - 1, -1, -1):
-        ch = sentence[i]
-        if ch in "）)":
+    left = _clause_mark(sentence, min(max(start, 0), len(sentence)) - 1, -1)
+    right = _clause_mark(sentence, max(end, 0), 1)
+    return sentence[0 if left is None else left + 1:len(sentence) if right is None else right]
+
+
+def _clause_mark(sentence: str, index: int, step: int) -> int | None:
+    """The first clause mark from ``index`` walking by ``step`` (-1 left, 1 right) that
+    is not inside brackets, or None."""
+    opening, closing = ("）)", "（(") if step < 0 else ("（(", "）)")
+    depth = 0
+    while 0 <= index < len(sentence):
+        ch = sentence[index]
+        if ch in opening:
             depth += 1
-        elif ch in "（(":
+        elif ch in closing:
             depth = max(depth - 1, 0)
         elif ch in _CLAUSE_MARKS and depth == 0:
-            left = i + 1
-            break
-    depth, right = 0, len(sentence)
-    for i in range(max(end, 0), len(sentence)):
-        ch = sentence[i]
-        if ch in "（(":
-            depth += 1
-        elif ch in "）)":
-            depth = max(depth - 1, 0)
-        elif ch in _CLAUSE_MARKS and depth == 0:
-            right = i
-            break
-    return sentence[left:right]
+            return index
+        index += step
+    return None
 
 
 def _district_fallback(project, quotes: list[str], districts: gpd.GeoDataFrame,
