@@ -157,11 +157,9 @@ def station_index(stations: pd.DataFrame) -> dict[tuple[str, str], dict]:
     return {(str(r["name"]), str(r["line"])): r for r in stations.to_dict("records")}
 
 
-def lookup(stations: pd.DataFrame | dict[tuple[str, str], dict], name: str, line: str
-           ) -> dict | None:
-    """The station row for ``name`` on ``line``: that line's platform, else the shared
-    row.  ``stations`` is the table or its :func:`station_index`."""
-    index = station_index(stations) if isinstance(stations, pd.DataFrame) else stations
+def lookup(index: dict[tuple[str, str], dict], name: str, line: str) -> dict | None:
+    """The station row for ``name`` on ``line`` in a :func:`station_index`: that line's
+    platform, else the shared row."""
     return index.get((name, line)) or index.get((name, ""))
 
 
